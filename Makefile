@@ -1,0 +1,34 @@
+# The two commands a new user runs: `make demo` and `make test`. Both set everything up first.
+VENV := .venv
+PY := $(VENV)/bin/python
+export HF_HUB_OFFLINE := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup demo test test-fast lint format bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(VENV)/bin/sargeo demo -o demo-out
+
+lint: setup
+	$(VENV)/bin/ruff check sargeo tests benchmarks scripts qgis_plugin
+	$(VENV)/bin/ruff format --check sargeo tests benchmarks scripts qgis_plugin
+	$(VENV)/bin/mypy sargeo
+
+test: setup lint
+	$(PY) -m pytest -n 2 -q
+
+test-fast:
+	$(PY) -m pytest -n 2 -q -m "not slow and not qgis"
+
+format:
+	$(VENV)/bin/ruff format sargeo tests benchmarks scripts qgis_plugin
+	$(VENV)/bin/ruff check --fix sargeo tests benchmarks scripts qgis_plugin
+
+bench: setup
+	$(PY) benchmarks/bench_tiling.py
+
+clean:
+	rm -rf demo-out .pytest_cache .mypy_cache .ruff_cache

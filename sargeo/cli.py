@@ -1,0 +1,162 @@
+"""The ``sargeo`` command: parses arguments and calls the layers; no logic of its own.
+
+Every command prints a progress bar on long work, a one-line error and exit code 2 on bad input,
+and writes its outputs under a temporary name before renaming them into place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sargeo import __version__
+from sargeo.errors import NotBuiltYetError, SargeoError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _pair(text: str) -> tuple[float, float]:
+    """Parse ``LO,HI``."""
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected LO,HI, got {text!r}") from exc
+    if not lo < hi:
+        raise argparse.ArgumentTypeError(f"expected LO < HI, got {text!r}")
+    return lo, hi
+
+
+def _not_built(name: str) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        raise NotBuiltYetError(f"'sargeo {name}' is not built yet in this version")
+
+    return handler
+
+
+# --- handlers: each calls one layer ------------------------------------------------------------
+
+
+def _run_tile(args: argparse.Namespace) -> int:
+    from sargeo.geo.tiling import TilingOptions, tile_to_folder
+
+    options = TilingOptions(
+        size=args.size,
+        overlap=args.overlap,
+        resolution=args.res,
+        crs=args.crs,
+        to_db=args.to_db,
+        clip=args.clip,
+        speckle=args.speckle,
+        max_nodata=args.max_nodata,
+        allow_pixel_coords=args.allow_pixel_coords,
+        workers=args.workers,
+        tile_metres=args.tile_metres,
+    )
+    result = tile_to_folder(
+        [Path(p) for p in args.rasters],
+        Path(args.output),
+        options,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    print(result.summary())
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+
+def _add_tile(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("tile", help="cut georeferenced SAR rasters into chips + a tile index")
+    p.add_argument("rasters", nargs="+", metavar="RASTER", help="GeoTIFF/COG/VRT files or SAFE folders")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--size", type=int, default=512, metavar="PX", help="tile size in pixels")
+    p.add_argument("--overlap", type=int, default=0, metavar="PX", help="overlap in pixels")
+    p.add_argument("--res", type=float, default=None, metavar="M", help="target resolution (m)")
+    p.add_argument("--crs", default=None, metavar="EPSG", help="target CRS (EPSG code or 'utm')")
+    p.add_argument(
+        "--tile-metres", type=float, default=None, metavar="M", help="tile size in metres"
+    )
+    p.add_argument("--to-db", action="store_true", help="convert to dB (with an epsilon)")
+    p.add_argument("--clip", type=_pair, default=None, metavar="LO,HI", help="clip range (dB)")
+    p.add_argument(
+        "--speckle",
+        default=None,
+        metavar="NAME",
+        help="speckle filter: boxcar, lee, refined_lee, frost, learned",
+    )
+    p.add_argument(
+        "--max-nodata", type=float, default=0.5, help="skip tiles with more nodata than this share"
+    )
+    p.add_argument(
+        "--allow-pixel-coords", action="store_true", help="accept rasters without a CRS"
+    )
+    p.add_argument("--workers", type=int, default=None, help="reader threads (default: all cores)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_run_tile)
+
+
+def _add_unbuilt(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(name, help=f"{help_text} (not built yet)")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(handler=_not_built(name))
+
+
+CONTRACT: list[tuple[str, str]] = [
+    ("synth", "synthetic SAR scenes with ground truth"),
+    ("tile", "cut rasters into tiles"),
+    ("narrate", "SAR-Narrator captions and QA pairs"),
+    ("train", "train SAR-RS-CLIP, SAR-RS-CoCa or SAR-GPT"),
+    ("eval", "retrieval, captioning and VQA metrics"),
+    ("export", "export a model to an ONNX bundle"),
+    ("caption", "caption a raster's tiles or regions into a GeoPackage"),
+    ("index", "tile embeddings and footprints for text search"),
+    ("search", "free-text search over an index or raster"),
+    ("ask", "ask a question about a region"),
+    ("demo", "the whole chain on the built-in sample"),
+]
+
+BUILDERS: dict[str, Callable[[argparse._SubParsersAction], None]] = {  # type: ignore[type-arg]
+    "tile": _add_tile,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser: every subcommand of the contract in DESIGN.md."""
+    parser = argparse.ArgumentParser(
+        prog="sargeo", description="SAR vision-language for GIS (see README.md)."
+    )
+    parser.add_argument("--version", action="version", version=f"sargeo {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in CONTRACT:
+        builder = BUILDERS.get(name)
+        if builder is None:
+            _add_unbuilt(sub, name, help_text)
+        else:
+            builder(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sargeo`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.handler(args)
+    except SargeoError as exc:
+        print(f"sargeo {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"sargeo {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

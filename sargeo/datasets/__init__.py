@@ -1,0 +1,1 @@
+"""sargeo.datasets (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""sargeo.eval (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""sargeo.exporting (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""Rasters and tiles: opening SAR rasters, radiometry, masks, speckle filters, tiling. No torch."""

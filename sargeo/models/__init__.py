@@ -1,0 +1,1 @@
+"""sargeo.models (see DESIGN.md)."""

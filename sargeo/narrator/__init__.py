@@ -1,0 +1,1 @@
+"""sargeo.narrator (see DESIGN.md)."""

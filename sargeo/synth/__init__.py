@@ -1,0 +1,1 @@
+"""sargeo.synth (see DESIGN.md)."""

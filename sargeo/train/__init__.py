@@ -1,0 +1,1 @@
+"""sargeo.train (see DESIGN.md)."""

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs everything sargeo needs on a fresh Debian 12 machine; safe to run again (it skips what is there).
+#  1. Debian packages: QGIS + its Python (the plugin's home), GDAL tools, Java (METEOR), Xvfb.
+#  2. The toolkit's virtual environment .venv: torch/torchvision pinned as a pair (constraints.txt),
+#     then sargeo in editable mode with all extras.
+#  3. QGIS's own Python (/usr/bin/python3) gets the plugin's few needs the way the plugin installs them
+#     for a user: pip --target .qgis-python --no-deps (Debian's numpy stays in charge).
+#  4. Test data that registry packages ship (xarray-sentinel's real SAFE annotation files).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(qgis python3-qgis gdal-bin python3-gdal python3-pip default-jre-headless xvfb)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $PYTHON"
+  "$PYTHON" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+fi
+
+stamp=.venv/.sargeo-setup
+want=$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing sargeo[all] into .venv (first time: several minutes, torch is large)"
+  .venv/bin/pip install -q -c constraints.txt -e ".[all]" 2>&1 | grep -v "is ignored: it is neither" || true
+  .venv/bin/python -c "import torch, torchvision, rasterio, onnxruntime, sargeo" \
+    || { echo "setup: the virtual environment is broken" >&2; exit 1; }
+  echo "$want" > "$stamp"
+fi
+
+QGIS_TARGET=.qgis-python
+qgis_want="onnxruntime flatbuffers protobuf tokenizers tqdm"
+if [ ! -f "$QGIS_TARGET/.stamp" ] || [ "$(cat "$QGIS_TARGET/.stamp")" != "$qgis_want" ]; then
+  echo "setup: installing the plugin's needs for QGIS's Python into $QGIS_TARGET"
+  rm -rf "$QGIS_TARGET"
+  /usr/bin/python3 -m pip install -q --no-deps --target "$QGIS_TARGET" $qgis_want \
+    --break-system-packages 2>&1 | grep -v "is ignored: it is neither" || true
+  echo "$qgis_want" > "$QGIS_TARGET/.stamp"
+fi
+
+TESTDATA=.cache/testdata
+if [ ! -d "$TESTDATA/xarray-sentinel" ]; then
+  echo "setup: fetching xarray-sentinel's SAFE test data (source distribution)"
+  mkdir -p "$TESTDATA"
+  tmp=$(mktemp -d)
+  .venv/bin/pip download -q --no-binary :all: --no-deps --no-build-isolation "xarray-sentinel==0.9.6" -d "$tmp" 2>&1 \
+    | grep -v "is ignored: it is neither" || true
+  tar -xzf "$tmp"/xarray_sentinel-0.9.6.tar.gz -C "$tmp"
+  mv "$tmp"/xarray_sentinel-0.9.6/tests/data "$TESTDATA/xarray-sentinel"
+  rm -rf "$tmp"
+fi
+echo "setup: ready (.venv, QGIS Python extras in $QGIS_TARGET, test data in $TESTDATA)"
