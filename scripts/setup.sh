@@ -54,7 +54,7 @@ if [ ! -d "$TESTDATA/xarray-sentinel" ]; then
   echo "setup: fetching xarray-sentinel's SAFE test data (source distribution)"
   mkdir -p "$TESTDATA"
   tmp=$(mktemp -d)
-  .venv/bin/pip download -q --no-binary :all: --no-deps --no-build-isolation "xarray-sentinel==0.9.6" -d "$tmp" 2>&1 \
+  .venv/bin/pip download -q --no-binary xarray-sentinel --no-deps "xarray-sentinel==0.9.6" -d "$tmp" 2>&1 \
     | grep -v "is ignored: it is neither" || true
   tar -xzf "$tmp"/xarray_sentinel-0.9.6.tar.gz -C "$tmp"
   mv "$tmp"/xarray_sentinel-0.9.6/tests/data "$TESTDATA/xarray-sentinel"
