@@ -53,6 +53,8 @@ def _run_tile(args: argparse.Namespace) -> int:
         allow_pixel_coords=args.allow_pixel_coords,
         workers=args.workers,
         tile_metres=args.tile_metres,
+        mosaic=args.mosaic,
+        units=args.units,
     )
     result = tile_to_folder(
         [Path(p) for p in args.rasters],
@@ -68,9 +70,11 @@ def _run_tile(args: argparse.Namespace) -> int:
 # --- parser -----------------------------------------------------------------------------------
 
 
-def _add_tile(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_tile(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tile", help="cut georeferenced SAR rasters into chips + a tile index")
-    p.add_argument("rasters", nargs="+", metavar="RASTER", help="GeoTIFF/COG/VRT files or SAFE folders")
+    p.add_argument(
+        "rasters", nargs="+", metavar="RASTER", help="GeoTIFF/COG/VRT files or SAFE folders"
+    )
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     p.add_argument("--size", type=int, default=512, metavar="PX", help="tile size in pixels")
     p.add_argument("--overlap", type=int, default=0, metavar="PX", help="overlap in pixels")
@@ -90,8 +94,13 @@ def _add_tile(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     p.add_argument(
         "--max-nodata", type=float, default=0.5, help="skip tiles with more nodata than this share"
     )
+    p.add_argument("--allow-pixel-coords", action="store_true", help="accept rasters without a CRS")
+    p.add_argument("--mosaic", action="store_true", help="combine the rasters into one mosaic")
     p.add_argument(
-        "--allow-pixel-coords", action="store_true", help="accept rasters without a CRS"
+        "--units",
+        default=None,
+        choices=["linear", "dB", "amplitude", "uint8"],
+        help="override the detected pixel units",
     )
     p.add_argument("--workers", type=int, default=None, help="reader threads (default: all cores)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
@@ -99,7 +108,7 @@ def _add_tile(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     p.set_defaults(handler=_run_tile)
 
 
-def _add_unbuilt(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:  # type: ignore[type-arg]
+def _add_unbuilt(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
     p = sub.add_parser(name, help=f"{help_text} (not built yet)")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(handler=_not_built(name))
@@ -119,7 +128,7 @@ CONTRACT: list[tuple[str, str]] = [
     ("demo", "the whole chain on the built-in sample"),
 ]
 
-BUILDERS: dict[str, Callable[[argparse._SubParsersAction], None]] = {  # type: ignore[type-arg]
+BUILDERS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "tile": _add_tile,
 }
 

@@ -300,13 +300,17 @@ def _acquisition_time(tags: dict[str, str]) -> datetime | None:
             continue
         for fmt in (None, "%Y:%m:%d %H:%M:%S"):
             try:
-                return datetime.fromisoformat(value) if fmt is None else datetime.strptime(value, fmt)
+                return (
+                    datetime.fromisoformat(value) if fmt is None else datetime.strptime(value, fmt)
+                )
             except ValueError:
                 continue
     return None
 
 
-def _target_crs(value: str | int | None, src_crs: CRS | None, centre_lonlat: tuple[float, float]) -> CRS | None:
+def _target_crs(
+    value: str | int | None, src_crs: CRS | None, centre_lonlat: tuple[float, float]
+) -> CRS | None:
     if value is None:
         return src_crs
     if str(value).lower() == "utm":
@@ -346,7 +350,9 @@ def open_source(
     if not paths:
         raise SargeoError("no raster given")
     if len(paths) > 1 and not mosaic:
-        raise SargeoError("several rasters given: add --mosaic to combine them, or tile them one by one")
+        raise SargeoError(
+            "several rasters given: add --mosaic to combine them, or tile them one by one"
+        )
     if units is not None and units not in UNITS:
         raise SargeoError(f"unknown units {units!r}: expected one of {', '.join(UNITS)}")
     if len(paths) == 1 and _is_safe(paths[0]):
@@ -379,14 +385,22 @@ def _file_source(
     for path, ds in zip(paths, datasets, strict=True):
         if ds.crs is None and not allow_pixel_coords:
             hint = " (it has GCPs only: open its SAFE folder instead)" if ds.gcps[0] else ""
-            raise SargeoError(f"{path}: the raster has no CRS{hint}; use --allow-pixel-coords to tile it in pixel coordinates")
+            raise SargeoError(
+                f"{path}: the raster has no CRS{hint}; use --allow-pixel-coords to tile it in pixel coordinates"
+            )
         if ds.count != first.count:
-            raise SargeoError(f"mosaic files disagree in band count: {paths[0]} has {first.count}, {path} has {ds.count}")
+            raise SargeoError(
+                f"mosaic files disagree in band count: {paths[0]} has {first.count}, {path} has {ds.count}"
+            )
         if ds.dtypes[0] != first.dtypes[0]:
-            raise SargeoError(f"mosaic files disagree in data type: {paths[0]} is {first.dtypes[0]}, {path} is {ds.dtypes[0]}")
+            raise SargeoError(
+                f"mosaic files disagree in data type: {paths[0]} is {first.dtypes[0]}, {path} is {ds.dtypes[0]}"
+            )
     crss = {ds.crs.to_wkt() if ds.crs else "" for ds in datasets}
     if len(crss) > 1 and crs is None:
-        raise SargeoError("mosaic files disagree in CRS: pass --crs to reproject them onto one grid")
+        raise SargeoError(
+            "mosaic files disagree in CRS: pass --crs to reproject them onto one grid"
+        )
     if allow_pixel_coords and first.crs is None and (crs is not None or resolution is not None):
         raise SargeoError("a raster without CRS cannot be reprojected or resampled")
 
@@ -412,14 +426,22 @@ def _file_source(
     width = math.ceil((maxx - transform.c) / res_x - 1e-6)
     height = math.ceil((transform.f - miny) / res_y - 1e-6)
     if len(datasets) == 1:
-        transform, width, height = member_grids[0].transform, member_grids[0].width, member_grids[0].height
+        transform, width, height = (
+            member_grids[0].transform,
+            member_grids[0].width,
+            member_grids[0].height,
+        )
     grid = Grid(dst_crs, transform, width, height)
 
     members: list[_Member] = []
-    for path, ds, mgrid in zip(paths, datasets, member_grids, strict=True):
+    for path, mgrid in zip(paths, member_grids, strict=True):
         dx = (mgrid.transform.c - transform.c) / res_x
         dy = (transform.f - mgrid.transform.f) / res_y
-        aligned = abs(dx - round(dx)) < 1e-6 and abs(dy - round(dy)) < 1e-6 and mgrid.resolution == (res_x, res_y)
+        aligned = (
+            abs(dx - round(dx)) < 1e-6
+            and abs(dy - round(dy)) < 1e-6
+            and mgrid.resolution == (res_x, res_y)
+        )
         warp = warp_all or not aligned
         if warp and not aligned:
             # Snap the member's grid onto the union grid, then warp onto it.
