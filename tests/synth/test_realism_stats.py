@@ -85,7 +85,7 @@ def test_display_is_a_fixed_amplitude_stretch() -> None:
 
 
 def test_loaders_name_the_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(SargeoError, match="Spain_7370579_S1Hand.tif: file not found"):
+    with pytest.raises(SargeoError, match=r"Spain_7370579_S1Hand\.tif: file not found"):
         F.load_sen1floods11(tmp_path)
     with pytest.raises(SargeoError, match="no JPG images"):
         F.load_hrsid(tmp_path)
