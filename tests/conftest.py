@@ -26,3 +26,11 @@ def safe_testdata() -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} is absent: run 'make setup' to fetch xarray-sentinel's test data")
     return path
+
+
+@pytest.fixture(scope="session")
+def test_rasters(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The tiny generated rasters of ``tests/data/make_rasters.py``."""
+    from tests.data.make_rasters import make_all
+
+    return make_all(tmp_path_factory.mktemp("rasters"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -53,7 +54,9 @@ def write_tile_index(tiles: list[Tile], path: Path, crs: str | None = None) -> P
     """Write the tiles as GeoPackage layer ``tiles`` (atomically) and return its path."""
     target_crs = crs if crs is not None else (tiles[0].crs if tiles else None)
     frame = tiles_frame(tiles, target_crs)
-    with atomic_file(path) as tmp:
+    with atomic_file(path) as tmp, warnings.catch_warnings():
+        # Tiles in pixel coordinates (no CRS) are the user's explicit choice, not a surprise.
+        warnings.filterwarnings("ignore", message=".*crs.*was not provided")
         frame.to_file(tmp, layer=LAYER, driver="GPKG", engine="pyogrio")
     return path
 

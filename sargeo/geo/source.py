@@ -68,7 +68,7 @@ def window_bounds(transform: Affine, window: Window) -> tuple[float, float, floa
 
 def window_transform(transform: Affine, window: Window) -> Affine:
     """Transform of a window's own pixel grid."""
-    return transform * Affine.translation(window.col, window.row)
+    return transform @ Affine.translation(window.col, window.row)
 
 
 def utm_crs_for(lon: float, lat: float) -> CRS:
@@ -267,7 +267,8 @@ def detect_units(dtype: str, sample: np.ndarray | None, tags: dict[str, str]) ->
         return "uint8"
     if np.dtype(dtype).kind in "iu":
         return "amplitude"
-    if sample is not None and sample.size and np.nanmin(sample) < 0:
+    finite = sample[np.isfinite(sample)] if sample is not None else np.empty(0)
+    if finite.size and finite.min() < 0:
         return "dB"
     return "linear"
 
@@ -449,7 +450,7 @@ def _file_source(
             r = math.floor(dy)
             w = math.ceil((mgrid.bounds[2] - transform.c) / res_x) - c
             h = math.ceil((transform.f - mgrid.bounds[1]) / res_y) - r
-            mgrid = Grid(dst_crs, transform * Affine.translation(c, r), w, h)
+            mgrid = Grid(dst_crs, transform @ Affine.translation(c, r), w, h)
             dx, dy = c, r
         members.append(_Member(path, mgrid, warp, (round(dx), round(dy))))
 

@@ -16,12 +16,14 @@ import math
 import os
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import rasterio
+from rasterio.errors import NotGeoreferencedWarning
 from tqdm import tqdm
 
 from sargeo.atomic import atomic_dir
@@ -210,6 +212,14 @@ class _ChipWriter:
 
     def _write(self, path: Path, pixels: np.ndarray, transform: object) -> None:
         count, height, width = pixels.shape
+        with warnings.catch_warnings():
+            # Pixel-coordinate rasters (--allow-pixel-coords) have no CRS by the user's choice.
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            self._write_file(path, pixels, transform, count, height, width)
+
+    def _write_file(
+        self, path: Path, pixels: np.ndarray, transform: object, count: int, height: int, width: int
+    ) -> None:
         with rasterio.open(
             path,
             "w",
