@@ -1,0 +1,267 @@
+"""The two data tables of the synthetic world: classes (``classes.json``) and radar physics
+(``backscatter.json``), loaded and checked into typed records.
+
+Keeping them as data lets the realism work tune sigma0 levels without touching code; every number the
+simulator uses is read from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sargeo.errors import SargeoError
+
+HERE = Path(__file__).resolve().parent
+CLASSES_PATH = HERE / "classes.json"
+BACKSCATTER_PATH = HERE / "backscatter.json"
+POLS: tuple[str, str] = ("VV", "VH")
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    """One class of the mask: its value, name, kind, optical colour and (objects) COCO category."""
+
+    value: int
+    name: str
+    kind: str
+    rgb: tuple[int, int, int]
+    palette: tuple[tuple[int, int, int], ...] = ()
+    category_id: int | None = None
+    supercategory: str = ""
+
+
+@dataclass(frozen=True)
+class ClassTable:
+    """All classes, looked up by name or value."""
+
+    classes: tuple[ClassInfo, ...]
+
+    def __getitem__(self, name: str) -> ClassInfo:
+        for info in self.classes:
+            if info.name == name:
+                return info
+        raise KeyError(name)
+
+    def value(self, name: str) -> int:
+        """Mask value of class ``name``."""
+        return self[name].value
+
+    @property
+    def names(self) -> dict[int, str]:
+        """Mask value -> class name."""
+        return {c.value: c.name for c in self.classes}
+
+    @property
+    def objects(self) -> tuple[ClassInfo, ...]:
+        """The object classes (those with a COCO category), by category id."""
+        found = [c for c in self.classes if c.category_id is not None]
+        return tuple(sorted(found, key=lambda c: c.category_id or 0))
+
+    def coco_categories(self) -> list[dict[str, Any]]:
+        """COCO ``categories`` list (fixed ids, the same for every scene)."""
+        return [
+            {"id": c.category_id, "name": c.name, "supercategory": c.supercategory}
+            for c in self.objects
+        ]
+
+
+@dataclass(frozen=True)
+class ClassBackscatter:
+    """Backscatter of one class (see the description in backscatter.json)."""
+
+    mean_db: tuple[float, float]
+    slope_db_per_deg: tuple[float, float]
+    region: str | None = None
+    region_std_db: float = 0.0
+    texture_std_db: float = 0.0
+    texture_cell_m: float = 100.0
+    pixel_std_db: float = 0.0
+    k_texture: bool = False
+
+
+@dataclass(frozen=True)
+class PointTarget:
+    """A bright point scatterer with sidelobe crosses (per object class)."""
+
+    db: tuple[float, float]
+    min_length_m: float
+
+
+@dataclass(frozen=True)
+class Backscatter:
+    """The whole radar model: per-class levels plus the scene-wide physics parameters."""
+
+    classes: dict[str, ClassBackscatter]
+    reference_incidence_deg: float
+    incidence_range_deg: tuple[float, float]
+    swath_km: float
+    looks: float
+    nesz_db: float | None
+    k_shape: float
+    swell_db: float
+    swell_wavelength_m: tuple[float, float]
+    double_bounce_db: tuple[float, float]
+    cardinal_exponent: float
+    pslr_db: float
+    resolution_m: float
+    max_extent_px: int
+    point_targets: dict[str, PointTarget]
+    wake: dict[str, Any]
+    references: dict[str, str]
+    sha256: str
+
+    def luts(self, table: ClassTable) -> dict[str, npt.NDArray[np.float32]]:
+        """Per-class parameters as 256-entry lookup tables indexed by mask value.
+
+        Keys: ``mean_VV``, ``mean_VH``, ``slope_VV``, ``slope_VH``, ``region_std``,
+        ``texture_std``, ``pixel_std``, ``k_texture`` (0/1).
+        """
+        names = ("mean_VV", "mean_VH", "slope_VV", "slope_VH")
+        out = {k: np.zeros(256, np.float32) for k in (*names, "region_std", "texture_std")}
+        out["pixel_std"] = np.zeros(256, np.float32)
+        out["k_texture"] = np.zeros(256, np.float32)
+        for info in table.classes:
+            b = self.classes[info.name]
+            v = info.value
+            out["mean_VV"][v], out["mean_VH"][v] = b.mean_db
+            out["slope_VV"][v], out["slope_VH"][v] = b.slope_db_per_deg
+            out["region_std"][v] = b.region_std_db
+            out["texture_std"][v] = b.texture_std_db
+            out["pixel_std"][v] = b.pixel_std_db
+            out["k_texture"][v] = float(b.k_texture)
+        return out
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise SargeoError(f"{path}: cannot read ({exc.strerror})") from exc
+    except json.JSONDecodeError as exc:
+        raise SargeoError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+    if not isinstance(data, dict):
+        raise SargeoError(f"{path}: expected a JSON object at the top")
+    return data
+
+
+def _num(d: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
+    value = d.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SargeoError(f"{where}: '{key}' must be a number, got {value!r}")
+    return float(value)
+
+
+def _pair(d: dict[str, Any], key: str, where: str) -> tuple[float, float]:
+    value = d.get(key)
+    if not (isinstance(value, list) and len(value) == 2):
+        raise SargeoError(f"{where}: '{key}' must be a list of two numbers, got {value!r}")
+    return _num({"v": value[0]}, "v", f"{where}.{key}"), _num(
+        {"v": value[1]}, "v", f"{where}.{key}"
+    )
+
+
+def _rgb(value: Any, where: str) -> tuple[int, int, int]:
+    if not (isinstance(value, list) and len(value) == 3 and all(isinstance(v, int) for v in value)):
+        raise SargeoError(f"{where}: expected an [R, G, B] list of integers, got {value!r}")
+    r, g, b = (int(np.clip(v, 0, 255)) for v in value)
+    return r, g, b
+
+
+def load_classes(path: Path = CLASSES_PATH) -> ClassTable:
+    """Load and check the class table."""
+    data = _read_json(path)
+    infos: list[ClassInfo] = []
+    for i, item in enumerate(data.get("classes", [])):
+        where = f"{path}: classes[{i}]"
+        value = int(_num(item, "value", where))
+        if not 1 <= value <= 255:
+            raise SargeoError(f"{where}: value {value} outside 1..255")
+        category = item.get("category_id")
+        infos.append(
+            ClassInfo(
+                value=value,
+                name=str(item.get("name", "")),
+                kind=str(item.get("kind", "land")),
+                rgb=_rgb(item.get("rgb"), where),
+                palette=tuple(_rgb(p, where) for p in item.get("palette", [])),
+                category_id=None if category is None else int(category),
+                supercategory=str(item.get("supercategory", "")),
+            )
+        )
+    names = [c.name for c in infos]
+    values = [c.value for c in infos]
+    if not infos or len(set(names)) != len(names) or len(set(values)) != len(values):
+        raise SargeoError(f"{path}: classes must be non-empty with unique names and values")
+    return ClassTable(tuple(infos))
+
+
+def load_backscatter(path: Path = BACKSCATTER_PATH, table: ClassTable | None = None) -> Backscatter:
+    """Load and check the backscatter table; every class of ``table`` must have an entry."""
+    data = _read_json(path)
+    table = table or load_classes()
+    where = str(path)
+    classes: dict[str, ClassBackscatter] = {}
+    entries = data.get("classes", {})
+    for info in table.classes:
+        if info.name not in entries:
+            raise SargeoError(f"{path}: no entry for class '{info.name}' under 'classes'")
+        e = entries[info.name]
+        w = f"{path}: classes.{info.name}"
+        classes[info.name] = ClassBackscatter(
+            mean_db=(_num(e, "vv_db", w), _num(e, "vh_db", w)),
+            slope_db_per_deg=(_num(e, "vv_slope", w, 0.0), _num(e, "vh_slope", w, 0.0)),
+            region=e.get("region"),
+            region_std_db=_num(e, "region_std_db", w, 0.0),
+            texture_std_db=_num(e, "texture_std_db", w, 0.0),
+            texture_cell_m=_num(e, "texture_cell_m", w, 100.0),
+            pixel_std_db=_num(e, "pixel_std_db", w, 0.0),
+            k_texture=bool(e.get("k_texture", False)),
+        )
+    inc = data.get("incidence", {})
+    sea = data.get("sea_clutter", {})
+    db = data.get("double_bounce", {})
+    pt = data.get("point_target", {})
+    looks = _num(data, "looks", where)
+    k_shape = _num(sea, "k_shape", f"{where}: sea_clutter")
+    if looks <= 0 or k_shape <= 0:
+        raise SargeoError(f"{path}: 'looks' and 'sea_clutter.k_shape' must be positive")
+    nesz = data.get("nesz_db")
+    return Backscatter(
+        classes=classes,
+        reference_incidence_deg=_num(data, "reference_incidence_deg", where),
+        incidence_range_deg=(
+            _num(inc, "near_min_deg", f"{where}: incidence"),
+            _num(inc, "far_max_deg", f"{where}: incidence"),
+        ),
+        swath_km=_num(inc, "swath_km", f"{where}: incidence"),
+        looks=looks,
+        nesz_db=None if nesz is None else _num(data, "nesz_db", where),
+        k_shape=k_shape,
+        swell_db=_num(sea, "swell_db", f"{where}: sea_clutter", 0.0),
+        swell_wavelength_m=_pair(sea, "swell_wavelength_m", f"{where}: sea_clutter"),
+        double_bounce_db=(
+            _num(db, "vv_db", f"{where}: double_bounce"),
+            _num(db, "vh_db", f"{where}: double_bounce"),
+        ),
+        cardinal_exponent=_num(db, "cardinal_exponent", f"{where}: double_bounce"),
+        pslr_db=_num(pt, "pslr_db", f"{where}: point_target"),
+        resolution_m=_num(pt, "resolution_m", f"{where}: point_target"),
+        max_extent_px=int(_num(pt, "max_extent_px", f"{where}: point_target")),
+        point_targets={
+            name: PointTarget(
+                db=(_num(v, "vv_db", f"{where}: point_target.{name}"), _num(v, "vh_db", name)),
+                min_length_m=_num(v, "min_length_m", f"{where}: point_target.{name}", 0.0),
+            )
+            for name, v in pt.get("classes", {}).items()
+        },
+        wake=dict(data.get("wake", {})),
+        references=dict(data.get("references", {})),
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+    )
