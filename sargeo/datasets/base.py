@@ -1,0 +1,173 @@
+"""What every dataset adapter returns: the good `Sample` records plus what it had to skip, and why.
+
+Real annotation files are never perfectly clean. Adapters report each faulty item (a box outside the
+image, an unknown image id, a missing file, malformed XML) as a `Skipped` entry naming its location,
+keep going, and end with a one-line summary, so that one bad annotation never sinks a whole run.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import warnings
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from sargeo.records import Sample
+
+log = logging.getLogger("sargeo.datasets")
+T = TypeVar("T")
+
+IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
+"""File suffixes that adapters treat as images (compared case-insensitively)."""
+
+BOX_TOLERANCE_PX = 1.0
+"""How far (pixels) a box may stick out of its image before it counts as outside; less is clipped."""
+
+_TRAILING_DETAIL = re.compile(r"\s+(?:-?\d[\w.+-]*|'[^']*'|\"[^\"]*\"|\S+\.\w{2,4})$")
+
+
+@dataclass
+class Skipped:
+    """One item an adapter could not use.
+
+    Attributes:
+        location: File and, where it applies, the annotation id or line, e.g.
+            ``instances.json: annotation 17``.
+        reason: What is wrong, e.g. ``box outside the image``, ``unknown image id 99``.
+        kind: The reason without its details, used to group the summary (``unknown image id``);
+            derived from ``reason`` when left empty.
+    """
+
+    location: str
+    reason: str
+    kind: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            self.kind = reason_kind(self.reason)
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+
+def reason_kind(reason: str) -> str:
+    """The reason with a trailing detail (a number, a quoted name, a file name) removed.
+
+    ``unknown image id 99`` -> ``unknown image id``; ``missing file x.jpg`` -> ``missing file``.
+    """
+    text = re.split(r"\s*[\[(:]", reason, maxsplit=1)[0].strip()
+    while True:
+        stripped = _TRAILING_DETAIL.sub("", text)
+        if stripped == text or not stripped:
+            return text
+        text = stripped
+
+
+@dataclass
+class AdapterResult:
+    """Samples read from a dataset and the items skipped on the way."""
+
+    samples: list[Sample] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line: ``18 samples, 2 skipped (1 box outside the image, 1 missing file)``."""
+        head = f"{len(self.samples)} samples, {len(self.skipped)} skipped"
+        if not self.skipped:
+            return head
+        counts = Counter(s.kind for s in self.skipped)
+        parts = ", ".join(f"{n} {kind}" for kind, n in counts.most_common())
+        return f"{head} ({parts})"
+
+    def report(self) -> str:
+        """The summary, then one line per skipped item (location: reason)."""
+        return "\n".join([self.summary(), *(f"  {s}" for s in self.skipped)])
+
+    def extend(self, other: AdapterResult) -> AdapterResult:
+        """Append another result's samples and skipped items (in place); returns ``self``."""
+        self.samples.extend(other.samples)
+        self.skipped.extend(other.skipped)
+        return self
+
+    def skip(self, location: str, reason: str, kind: str = "") -> None:
+        """Record a skipped item and log it as a warning."""
+        entry = Skipped(location, reason, kind)
+        self.skipped.append(entry)
+        log.warning("skipped %s", entry)
+
+    @property
+    def boxes(self) -> int:
+        """Total number of boxes over all samples."""
+        return sum(len(s.boxes) for s in self.samples)
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image file from its header only (Pillow, then rasterio).
+
+    Raises:
+        OSError: when neither library can read the file.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return int(im.width), int(im.height)
+    except (UnidentifiedImageError, OSError, ValueError):
+        pass
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as ds:
+                return int(ds.width), int(ds.height)
+    except RasterioIOError as exc:
+        raise OSError(f"not an image Pillow or GDAL can read: {path}") from exc
+
+
+def check_box(
+    box: tuple[float, float, float, float], width: int, height: int
+) -> tuple[tuple[float, float, float, float] | None, str]:
+    """Validate a (xmin, ymin, xmax, ymax) pixel box against its image.
+
+    Returns:
+        The box (clipped when it sticks out by at most `BOX_TOLERANCE_PX`) and an empty string, or
+        ``None`` and the reason it is unusable: ``malformed box``, ``empty box`` or
+        ``box outside the image``.
+    """
+    if len(box) != 4 or not all(isinstance(v, int | float) and math.isfinite(v) for v in box):
+        return None, f"malformed box {list(box)}"
+    x0, y0, x1, y1 = (float(v) for v in box)
+    if x1 <= x0 or y1 <= y0:
+        return None, f"empty box {[x0, y0, x1, y1]}"
+    tol = BOX_TOLERANCE_PX
+    if x0 < -tol or y0 < -tol or x1 > width + tol or y1 > height + tol:
+        return None, f"box outside the image {[x0, y0, x1, y1]} (image {width}x{height})"
+    clipped = (max(x0, 0.0), max(y0, 0.0), min(x1, float(width)), min(y1, float(height)))
+    if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
+        return None, f"box outside the image {[x0, y0, x1, y1]} (image {width}x{height})"
+    return clipped, ""
+
+
+def find_images(folder: Path) -> list[Path]:
+    """Image files under ``folder`` (recursive), sorted, hidden files excluded."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def progress_bar(items: Iterable[T], enabled: bool, desc: str) -> Iterable[T]:
+    """Wrap ``items`` in a tqdm bar on stderr when ``enabled``."""
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="item", leave=False)
