@@ -92,6 +92,7 @@ def test_affine_georeference_near_the_gcps(full_source: SafeSource, safe_testdat
     points = ET.parse(annotation).getroot().iter("geolocationGridPoint")
     error_m = float(full_source.extra["gcp_fit_max_error_m"])
     assert 0.0 < error_m < 5000.0  # documented approximation: a single affine over 250 km
+    assert 0.0 < float(full_source.extra["gcp_fit_mean_error_m"]) < error_m
     worst = 0.0
     for p in points:
         lon, lat = full_source.grid.transform @ (
