@@ -87,27 +87,13 @@ def load_segmentation(
         return result
 
     grid = source.grid
-    window = Window(0, 0, grid.width, grid.height)
     labelled = sum(n for v, n in counts.items() if v is not None)
     total = grid.width * grid.height
     fractions = {
         name: (counts.get(value, 0) / labelled if labelled else 0.0)
         for value, name in classes.items()
     }
-    tile = Tile(
-        id=image.stem,
-        source=str(image),
-        window=window,
-        crs=crs_text(grid.crs),
-        transform=tuple(grid.transform)[:6],
-        bounds=grid.bounds,
-        pixel_spacing=pixel_spacing_m(grid, window),
-        polarisations=source.polarisations,
-        units=source.units,
-        acquisition_time=source.acquisition_time,
-        chip=str(image),
-        valid_fraction=_valid_fraction(source),
-    )
+    tile = raster_tile(source, image.stem, image)
     metadata: dict[str, Any] = {
         "class_fractions": fractions,
         "labelled_fraction": labelled / total if total else 0.0,
@@ -226,6 +212,29 @@ def _count_values(ds: rasterio.io.DatasetReader, nodata: float | None) -> Counte
     if not counts[None]:
         del counts[None]
     return counts
+
+
+def raster_tile(
+    source: RasterSource, tile_id: str, path: Path, *, valid_fraction: float | None = None
+) -> Tile:
+    """The `Tile` of a whole raster: its georeference, bands and units (``valid_fraction`` is
+    measured window by window unless given)."""
+    grid = source.grid
+    window = Window(0, 0, grid.width, grid.height)
+    return Tile(
+        id=tile_id,
+        source=str(path),
+        window=window,
+        crs=crs_text(grid.crs),
+        transform=tuple(grid.transform)[:6],
+        bounds=grid.bounds,
+        pixel_spacing=pixel_spacing_m(grid, window),
+        polarisations=source.polarisations,
+        units=source.units,
+        acquisition_time=source.acquisition_time,
+        chip=str(path),
+        valid_fraction=_valid_fraction(source) if valid_fraction is None else valid_fraction,
+    )
 
 
 def _valid_fraction(source: RasterSource) -> float:
