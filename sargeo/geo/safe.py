@@ -130,12 +130,13 @@ class _SafeReader(Reader):
     def __init__(self, source: SafeSource) -> None:
         self.source = source
         self.handles: list[rasterio.io.DatasetReader] = []
-        try:
-            for band in source.bands:
+        for band in source.bands:
+            try:
                 self.handles.append(rasterio.open(band.measurement))
-        except RasterioIOError as exc:
-            self.close()
-            raise SargeoError(f"{exc}") from exc
+            except RasterioIOError as exc:
+                self.close()
+                first = str(exc).splitlines()[0] if str(exc) else "unreadable"
+                raise SargeoError(f"{band.measurement}: not readable ({first})") from exc
 
     def read(self, window: Window) -> np.ma.MaskedArray:
         """Calibrated power of ``window`` as (bands, height, width), masked where DN == 0 or outside."""

@@ -20,6 +20,7 @@ from xml.etree import ElementTree as ET
 
 import numpy as np
 import rasterio
+from rasterio.control import GroundControlPoint
 
 GRD = "S1B_IW_GRDH_1SDV_20210401T052623_20210401T052648_026269_032297_ECC8.SAFE"
 SLC = "S1B_IW_SLC__1SDV_20210401T052622_20210401T052650_026269_032297_EFA4.SAFE"
@@ -72,7 +73,7 @@ def make_grd_safe(
             tiff.symlink_to(real / "measurement" / f"{STEMS['VV']}.tiff")
         else:
             assert dn is not None and dn[pol].shape == (height, width)
-            write_measurement(tiff, dn[pol])
+            write_measurement(tiff, dn[pol], annotation_gcps(safe / "annotation" / f"{stem}.xml"))
     return safe
 
 
@@ -158,12 +159,27 @@ def read_calibration_xml(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, 
     return lines, pixels, luts
 
 
-def write_measurement(path: Path, dn: np.ndarray) -> None:
-    """A uint16 GRD-like measurement TIFF (no geotransform: GRD georeference is in the annotation)."""
+def annotation_gcps(path: Path) -> list[GroundControlPoint]:
+    """The geolocation grid of an annotation XML as GCPs (what real GRD TIFFs carry too)."""
+    return [
+        GroundControlPoint(
+            row=float(p.findtext("line", "")),
+            col=float(p.findtext("pixel", "")),
+            x=float(p.findtext("longitude", "")),
+            y=float(p.findtext("latitude", "")),
+            z=float(p.findtext("height", "")),
+        )
+        for p in ET.parse(path).getroot().iter("geolocationGridPoint")
+    ]
+
+
+def write_measurement(path: Path, dn: np.ndarray, gcps: list[GroundControlPoint]) -> None:
+    """A uint16 GRD-like measurement TIFF: GCPs in EPSG:4326, no geotransform."""
     height, width = dn.shape
     with rasterio.open(
         path, "w", driver="GTiff", width=width, height=height, count=1, dtype="uint16",
         tiled=True, blockxsize=256, blockysize=256, compress="deflate",
+        gcps=gcps, crs="EPSG:4326",
     ) as out:  # fmt: skip
         out.write(dn.astype(np.uint16), 1)
 
