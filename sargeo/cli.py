@@ -55,6 +55,7 @@ def _run_tile(args: argparse.Namespace) -> int:
         tile_metres=args.tile_metres,
         mosaic=args.mosaic,
         units=args.units,
+        calibration=args.calibration,
     )
     result = tile_to_folder(
         [Path(p) for p in args.rasters],
@@ -101,6 +102,12 @@ def _add_tile(sub: argparse._SubParsersAction) -> None:
         default=None,
         choices=["linear", "dB", "amplitude", "uint8"],
         help="override the detected pixel units",
+    )
+    p.add_argument(
+        "--calibration",
+        default="sigma0",
+        choices=["sigma0", "gamma0", "beta0"],
+        help="Sentinel-1 SAFE calibration (default sigma0)",
     )
     p.add_argument("--workers", type=int, default=None, help="reader threads (default: all cores)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")

@@ -47,8 +47,9 @@ class Grid:
 
     @property
     def resolution(self) -> tuple[float, float]:
-        """Pixel size (x, y) in CRS units."""
-        return abs(self.transform.a), abs(self.transform.e)
+        """Pixel size (x, y) in CRS units (the length of a pixel's sides, also on rotated grids)."""
+        t = self.transform
+        return math.hypot(t.a, t.d), math.hypot(t.b, t.e)
 
 
 def window_bounds(transform: Affine, window: Window) -> tuple[float, float, float, float]:
@@ -60,7 +61,7 @@ def window_bounds(transform: Affine, window: Window) -> tuple[float, float, floa
         (window.col, window.row + window.height),
         (window.col + window.width, window.row + window.height),
     ):
-        x, y = transform * (col, row)
+        x, y = transform @ (col, row)
         xs.append(x)
         ys.append(y)
     return min(xs), min(ys), max(xs), max(ys)
@@ -84,7 +85,7 @@ def pixel_spacing_m(grid: Grid, window: Window | None = None) -> tuple[float, fl
         return rx, ry
     if grid.crs.is_geographic:
         w = window or Window(0, 0, grid.width, grid.height)
-        _, lat = grid.transform * (w.col + w.width / 2, w.row + w.height / 2)
+        _, lat = grid.transform @ (w.col + w.width / 2, w.row + w.height / 2)
         metres_per_degree = 111_320.0
         return rx * metres_per_degree * math.cos(math.radians(lat)), ry * 110_574.0
     factor = grid.crs.linear_units_factor[1] if grid.crs.linear_units_factor else 1.0
@@ -332,6 +333,7 @@ def open_source(
     allow_pixel_coords: bool = False,
     units: str | None = None,
     metric: bool = False,
+    calibration: str = "sigma0",
 ) -> RasterSource:
     """Open one raster, a mosaic of rasters, or a SAFE product as a `RasterSource`.
 
@@ -344,6 +346,7 @@ def open_source(
         units: Override the detected radiometric units.
         metric: The caller needs metric pixels (tile size in metres): geographic sources are
             reprojected to their UTM zone when no ``crs`` is given.
+        calibration: For SAFE products: ``sigma0``, ``gamma0`` or ``beta0``.
 
     Raises:
         SargeoError: for missing, empty, corrupt or inconsistent inputs.
@@ -359,7 +362,9 @@ def open_source(
     if len(paths) == 1 and _is_safe(paths[0]):
         from sargeo.geo.safe import open_safe
 
-        return open_safe(paths[0], crs=crs, resolution=resolution, metric=metric)
+        return open_safe(
+            paths[0], crs=crs, resolution=resolution, metric=metric, calibration=calibration
+        )
 
     datasets = [_open_checked(p) for p in paths]
     try:

@@ -63,6 +63,7 @@ class TilingOptions:
         mosaic: Combine several rasters into one source.
         units: Override the detected radiometric units.
         workers: Reader threads (default: all cores).
+        calibration: For Sentinel-1 SAFE products: ``sigma0``, ``gamma0`` or ``beta0``.
     """
 
     size: int = 512
@@ -78,6 +79,7 @@ class TilingOptions:
     mosaic: bool = False
     units: str | None = None
     workers: int | None = None
+    calibration: str = "sigma0"
 
     def check(self) -> None:
         """Refuse inconsistent options with a clear message."""
@@ -304,6 +306,7 @@ def tile_to_folder(
             allow_pixel_coords=options.allow_pixel_coords,
             units=options.units,
             metric=options.tile_metres is not None,
+            calibration=options.calibration,
         )
         for group in groups
     ]
