@@ -89,12 +89,14 @@ def load_coco(
     skipped_images: dict[Any, Skipped] = {}
     listed: set[str] = set()
     for i, entry in enumerate(progress_bar(_list(data, "images", annotations), progress, "images")):
+        if isinstance(entry, dict) and entry.get("file_name"):
+            listed.add((images / str(entry["file_name"])).resolve().as_posix())
+            listed.add((images / Path(str(entry["file_name"])).name).resolve().as_posix())
         sample = _image_sample(entry, i, images, where, scene_of, samples, result)
         if sample is None:
             if isinstance(entry, dict) and "id" in entry and entry["id"] not in samples:
                 skipped_images[entry["id"]] = result.skipped[-1]
             continue
-        listed.add(Path(sample.image).resolve().as_posix())
         samples[entry["id"]] = sample
 
     dropped: Counter[Any] = Counter()

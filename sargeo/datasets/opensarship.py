@@ -30,6 +30,7 @@ from sargeo.records import Box, Sample, Tile, Window
 
 _CHIP = re.compile(r"^(?P<type>.+)_x(?P<x>\d+)_y(?P<y>\d+)$")
 _SHIP_BLOCK = re.compile(r"<ship>.*?</ship>", re.DOTALL)
+_POSITION = re.compile(r":\s*line \d+, column \d+$")
 _METADATA_FILES = ("Metedata.xml", "Metadata.xml")
 _POLS_BY_PRODUCT = {
     "1SDV": ("VH", "VV"),
@@ -143,12 +144,17 @@ def _read_ships(path: Path, where: str, result: AdapterResult) -> list[_Ship]:
             ships.append(_Ship(ET.fromstring(match.group(0)), location, i + 1))
         except ET.ParseError as exc:
             block_failed = True
-            result.skip(location, f"malformed XML ({exc})", "malformed XML")
+            at = line + exc.position[0] - 1
+            message = _POSITION.sub("", str(exc))
+            result.skip(
+                f"{where}: ship {i + 1} (line {at})", f"malformed XML ({message})", "malformed XML"
+            )
     if not block_failed:
         line = doc_error.position[0]
         result.skip(
             f"{where}: line {line}",
-            f"malformed XML ({doc_error}); kept the {len(ships)} <ship> entries that parse",
+            f"malformed XML ({_POSITION.sub('', str(doc_error))}); "
+            f"kept the {len(ships)} <ship> entries that parse",
             "malformed XML",
         )
     return ships

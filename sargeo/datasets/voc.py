@@ -215,6 +215,8 @@ def obox_from_corners(corners: Corners) -> Obox:
     len_a, len_b = math.hypot(*side_a), math.hypot(*side_b)
     long_side, length, width = (side_a, len_a, len_b) if len_a >= len_b else (side_b, len_b, len_a)
     angle = math.degrees(math.atan2(long_side[0], -long_side[1])) % 180.0
+    if 180.0 - angle < 1e-9:
+        angle = 0.0  # rounding just below a half turn
     return cx, cy, length, width, angle
 
 
