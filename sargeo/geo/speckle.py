@@ -74,6 +74,16 @@ def _window_sum(x: _F64, size: int) -> _F64:
     return ndimage.uniform_filter(x, size=size, mode="constant", cval=0.0) * float(size * size)
 
 
+def _window_count(w: _F64, size: int) -> _F64:
+    """Number of valid pixels in each size x size window (rounded: running sums leave residues)."""
+    return np.rint(_window_sum(w, size))
+
+
+def _ratio(num: _F64, den: _F64) -> _F64:
+    """num / den, NaN where den is 0 (no valid pixel)."""
+    return np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
+
+
 def _kernel_sum(x: _F64, kernel: _F64) -> _F64:
     """Weighted sum over a centred kernel (correlation, so kernel[r, c] weighs offset (r-k, c-k))."""
     return ndimage.correlate(x, kernel, mode="constant", cval=0.0)
@@ -81,15 +91,14 @@ def _kernel_sum(x: _F64, kernel: _F64) -> _F64:
 
 def _mean_var(s: _F64, s2: _F64, n: _F64) -> tuple[_F64, _F64]:
     """Mean and (population) variance from sums of values, squares and counts; NaN where n == 0."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = s / n
-        var = np.maximum(s2 / n - mean * mean, 0.0)
+    mean = _ratio(s, n)
+    var = np.maximum(_ratio(s2, n) - mean * mean, 0.0)
     return mean, var
 
 
 def _local_stats(x: _F64, w: _F64, size: int) -> tuple[_F64, _F64, _F64]:
     """Masked local mean, variance and count of valid pixels over a square window."""
-    n = _window_sum(w, size)
+    n = _window_count(w, size)
     mean, var = _mean_var(_window_sum(x, size), _window_sum(x * x, size), n)
     return mean, var, n
 
@@ -100,9 +109,7 @@ def _lee_weighting(z: _F64, mean: _F64, var: _F64, looks: float) -> _F64:
         raise SargeoError(f"number of looks must be positive, got {looks}")
     cu2 = 1.0 / looks
     var_x = (var - mean * mean * cu2) / (1.0 + cu2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        b = np.where(var > 0, var_x / var, 0.0)
-    b = np.clip(np.nan_to_num(b, nan=0.0), 0.0, 1.0)
+    b = np.clip(np.nan_to_num(_ratio(var_x, np.where(var > 0, var, 0.0)), nan=0.0), 0.0, 1.0)
     return mean + b * (z - mean)
 
 
@@ -117,9 +124,7 @@ def boxcar(img: npt.ArrayLike, size: int = 5) -> FloatArray:
     """Mean over a size x size window of valid pixels (the multilook-like reference filter)."""
     _check_size(size)
     x, w, valid = _prepare(img)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = _window_sum(x, size) / _window_sum(w, size)
-    return _finish(out, valid)
+    return _finish(_ratio(_window_sum(x, size), _window_count(w, size)), valid)
 
 
 def lee(img: npt.ArrayLike, size: int = 7, looks: float = 1.0) -> FloatArray:
@@ -196,8 +201,7 @@ def refined_lee(img: npt.ArrayLike, looks: float = 1.0) -> FloatArray:
     feed Lee's MMSE weighting, so edges are smoothed along, not across. Fully vectorised.
     """
     x, w, valid = _prepare(img)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean3 = _window_sum(x, 3) / _window_sum(w, 3)
+    mean3 = _ratio(_window_sum(x, 3), _window_count(w, 3))
     index = _refined_lee_direction(_submeans(mean3))[None]
     x2 = x * x
     stats = [np.stack([_kernel_sum(arr, k) for k in _REFINED_LEE_KERNELS]) for arr in (x, x2, w)]
@@ -217,8 +221,7 @@ def frost(img: npt.ArrayLike, size: int = 5, damping: float = 2.0) -> FloatArray
         raise SargeoError(f"Frost damping must be >= 0, got {damping}")
     x, w, valid = _prepare(img)
     mean, var, _ = _local_stats(x, w, size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cv2 = np.where(mean > 0, var / (mean * mean), 0.0)
+    cv2 = _ratio(var, np.where(mean > 0, mean * mean, 0.0))
     alpha = damping * np.nan_to_num(cv2, nan=0.0)
     half = size // 2
     r, c = np.mgrid[-half : half + 1, -half : half + 1]
@@ -230,9 +233,7 @@ def frost(img: npt.ArrayLike, size: int = 5, damping: float = 2.0) -> FloatArray
         weight = np.exp(-alpha * d)
         num += weight * _kernel_sum(x, ring)
         den += weight * _kernel_sum(w, ring)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = num / den
-    return _finish(out, valid)
+    return _finish(_ratio(num, den), valid)
 
 
 # --- learned filters (torch, lazily) -----------------------------------------------------------
@@ -312,8 +313,7 @@ def _fill_invalid(x: _F64, valid: npt.NDArray[np.bool_]) -> _F64:
     if valid.all():
         return x
     w = valid.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        local = _window_sum(np.where(valid, x, 0.0), 31) / _window_sum(w, 31)
+    local = _ratio(_window_sum(np.where(valid, x, 0.0), 31), _window_count(w, 31))
     fallback = float(np.median(x[valid]))
     return np.where(valid, x, np.where(np.isfinite(local), local, fallback))
 
@@ -389,8 +389,9 @@ SPECKLE_FILTERS: dict[str, SpeckleFilter] = {
     "frost": frost,
     "sar2sar": functools.partial(learned, model="sar2sar"),
     "merlin": functools.partial(learned, model="merlin"),
+    "learned": functools.partial(learned, model="sar2sar"),
 }
-"""Speckle filters by name, as ``sargeo tile --speckle NAME`` accepts them."""
+"""Speckle filters by name, as ``sargeo tile --speckle NAME`` accepts them (``learned`` = SAR2SAR)."""
 
 _FILTER_UNITS = ("linear", "amplitude", "dB")
 

@@ -1,0 +1,244 @@
+"""Speckle filters on synthetic gamma speckle: ENL gain, mean preservation, edges, NaN handling."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from sargeo.errors import SargeoError
+from sargeo.geo import speckle
+from sargeo.runtime.preprocess import to_db
+
+CLASSICAL = ["boxcar", "lee", "refined_lee", "frost"]
+HAS_LEARNED = (
+    importlib.util.find_spec("torch") is not None
+    and importlib.util.find_spec("deepdespeckling") is not None
+)
+
+
+def enl(values: npt.NDArray[np.floating]) -> float:
+    """Equivalent number of looks, mean^2 / variance, over finite values."""
+    v = values[np.isfinite(values)].astype(np.float64)
+    return float(v.mean() ** 2 / v.var())
+
+
+def gamma_speckle(
+    reflectivity: npt.ArrayLike, looks: float = 1.0, seed: int = 0
+) -> npt.NDArray[np.float32]:
+    """Fully developed ``looks``-look speckle (unit-mean gamma) over a reflectivity map."""
+    r = np.asarray(reflectivity, dtype=np.float64)
+    noise = np.random.default_rng(seed).gamma(looks, 1.0 / looks, size=r.shape)
+    return (r * noise).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def flat() -> npt.NDArray[np.float32]:
+    """Single-look speckle over a constant area of reflectivity 0.1."""
+    return gamma_speckle(np.full((200, 200), 0.1), looks=1.0, seed=1)
+
+
+@pytest.mark.parametrize(
+    ("name", "min_enl"),
+    [("boxcar", 15.0), ("lee", 15.0), ("refined_lee", 10.0), ("frost", 2.5)],
+)
+def test_filters_raise_enl_and_keep_mean(
+    flat: npt.NDArray[np.float32], name: str, min_enl: float
+) -> None:
+    assert enl(flat) == pytest.approx(1.0, abs=0.15)
+    out = speckle.SPECKLE_FILTERS[name](flat)
+    assert out.dtype == np.float32 and out.shape == flat.shape
+    inner = out[10:-10, 10:-10]
+    assert enl(inner) > min_enl
+    assert float(inner.mean()) == pytest.approx(0.1, rel=0.04)
+
+
+def test_frost_damping_controls_smoothing(flat: npt.NDArray[np.float32]) -> None:
+    strong = enl(speckle.frost(flat, damping=0.5)[10:-10, 10:-10])
+    weak = enl(speckle.frost(flat, damping=2.0)[10:-10, 10:-10])
+    assert strong > 10.0
+    assert strong > 2 * weak
+
+
+def test_boxcar_enl_grows_with_window(flat: npt.NDArray[np.float32]) -> None:
+    small = enl(speckle.boxcar(flat, size=3)[10:-10, 10:-10])
+    large = enl(speckle.boxcar(flat, size=7)[10:-10, 10:-10])
+    assert 6.0 < small < 12.0
+    assert large > 35.0
+
+
+def test_lee_uses_looks(flat: npt.NDArray[np.float32]) -> None:
+    """Telling Lee the data has many looks makes it trust the pixels (less smoothing)."""
+    one = enl(speckle.lee(flat, looks=1.0))
+    many = enl(speckle.lee(flat, looks=50.0))
+    assert many < one / 2
+
+
+def _edge_error(out: npt.NDArray[np.float32], truth: npt.NDArray[np.float64]) -> float:
+    """Mean relative error in the 4 columns either side of a vertical step edge at column 64."""
+    band = slice(60, 68)
+    return float(np.mean(np.abs(out[8:-8, band] - truth[8:-8, band]) / truth[8:-8, band]))
+
+
+def test_refined_lee_keeps_edges_sharper_than_boxcar() -> None:
+    truth = np.ones((256, 128))
+    truth[:, 64:] = 10.0
+    noisy = gamma_speckle(truth, looks=1.0, seed=2)
+    err_refined = _edge_error(speckle.refined_lee(noisy), truth)
+    err_box = _edge_error(speckle.boxcar(noisy, size=7), truth)
+    assert err_refined < 0.8 * err_box
+    # Just left of the edge, refined Lee stays near the dark level; boxcar mixes in the bright side.
+    refined_col = float(speckle.refined_lee(noisy)[8:-8, 62].mean())
+    box_col = float(speckle.boxcar(noisy, size=7)[8:-8, 62].mean())
+    assert refined_col < 1.3 < box_col
+
+
+@pytest.mark.parametrize("name", CLASSICAL)
+def test_nan_stays_nan_and_does_not_spread(name: str) -> None:
+    img = gamma_speckle(np.full((64, 64), 0.2), looks=4.0, seed=3)
+    img[20:30, 20:30] = np.nan
+    img[0, :] = np.nan
+    out = speckle.SPECKLE_FILTERS[name](img)
+    assert np.array_equal(np.isnan(out), np.isnan(img))
+    # Neighbours of the hole are estimated from valid pixels only: finite and at the right level.
+    ring = out[18:32, 18:32].copy()
+    ring[2:12, 2:12] = np.nan
+    assert np.isfinite(ring).sum() == 14 * 14 - 100
+    assert float(np.nanmean(ring)) == pytest.approx(0.2, rel=0.15)
+
+
+@pytest.mark.parametrize("name", CLASSICAL)
+def test_constant_image_is_unchanged(name: str) -> None:
+    img = np.full((32, 40), 0.05, dtype=np.float32)
+    out = speckle.SPECKLE_FILTERS[name](img)
+    np.testing.assert_allclose(out, img, rtol=1e-5)
+
+
+def test_all_nan_image_stays_nan() -> None:
+    img = np.full((16, 16), np.nan, dtype=np.float32)
+    for name in CLASSICAL:
+        assert np.isnan(speckle.SPECKLE_FILTERS[name](img)).all()
+
+
+def test_bad_window_and_shape_are_user_errors(flat: npt.NDArray[np.float32]) -> None:
+    with pytest.raises(SargeoError, match="odd"):
+        speckle.boxcar(flat, size=4)
+    with pytest.raises(SargeoError, match="2-D"):
+        speckle.lee(flat[None])
+    with pytest.raises(SargeoError, match="looks"):
+        speckle.lee(flat, looks=0)
+
+
+def test_apply_unknown_filter_lists_known() -> None:
+    with pytest.raises(SargeoError, match=r"unknown speckle filter 'median'.*boxcar.*refined_lee"):
+        speckle.apply_speckle_filter("median", np.ones((1, 8, 8)), "linear")
+
+
+def test_apply_rejects_uint8_units() -> None:
+    with pytest.raises(SargeoError, match="uint8"):
+        speckle.apply_speckle_filter("boxcar", np.ones((1, 8, 8)), "uint8")
+
+
+@pytest.mark.parametrize("units", ["linear", "amplitude", "dB"])
+def test_apply_round_trips_units(units: str) -> None:
+    power = gamma_speckle(np.full((2, 48, 48), 0.1), looks=1.0, seed=4)
+    power[1] *= 0.2
+    power[0, 5, 5] = np.nan
+    if units == "linear":
+        bands = power
+    elif units == "amplitude":
+        bands = np.sqrt(power)
+    else:
+        bands = 10 * np.log10(power)
+    out = speckle.apply_speckle_filter("boxcar", bands, units, size=5)
+    assert out.shape == bands.shape and out.dtype == np.float32
+    assert np.isnan(out[0, 5, 5]) and np.isfinite(np.delete(out.ravel(), 5 * 48 + 5)).all()
+    expected = np.stack([speckle.boxcar(b, size=5) for b in power])
+    if units == "amplitude":
+        expected = np.sqrt(expected)
+    elif units == "dB":
+        expected = to_db(expected, "linear")
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+    # The filtered bands keep their own levels (each band filtered on its own).
+    ratio = np.nanmean(out[1]) / np.nanmean(out[0]) if units == "linear" else None
+    if ratio is not None:
+        assert ratio == pytest.approx(0.2, rel=0.1)
+
+
+def test_apply_accepts_a_single_2d_band(flat: npt.NDArray[np.float32]) -> None:
+    out = speckle.apply_speckle_filter("lee", flat, "linear")
+    assert out.shape == flat.shape
+    assert enl(out) > 10
+
+
+def test_registry_has_the_documented_names() -> None:
+    assert {"boxcar", "lee", "refined_lee", "frost", "sar2sar", "merlin", "learned"} <= set(
+        speckle.SPECKLE_FILTERS
+    )
+
+
+def test_learned_unknown_model_is_user_error() -> None:
+    with pytest.raises(SargeoError, match="unknown learned speckle model"):
+        speckle.learned(np.ones((8, 8)), model="noise2void")  # type: ignore[arg-type]
+
+
+def test_learned_without_deepdespeckling_is_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    speckle._learned_weights.cache_clear()
+    monkeypatch.setitem(sys.modules, "deepdespeckling.model", None)
+    try:
+        with pytest.raises(SargeoError, match="needs torch and deepdespeckling"):
+            speckle.apply_speckle_filter("sar2sar", np.ones((1, 8, 8)), "linear")
+    finally:
+        speckle._learned_weights.cache_clear()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_LEARNED, reason="torch or deepdespeckling is not installed")
+@pytest.mark.parametrize("model", ["sar2sar", "merlin"])
+def test_learned_filter_reduces_speckle(model: str) -> None:
+    start = time.perf_counter()
+    truth = np.full((64, 64), 0.05)
+    noisy = gamma_speckle(truth, looks=4.0, seed=5)
+    noisy[3, 40] = np.nan
+    out = speckle.learned(noisy, model=model)  # type: ignore[arg-type]
+    assert out.shape == noisy.shape and out.dtype == np.float32
+    assert np.array_equal(np.isnan(out), np.isnan(noisy))
+    assert enl(out) > 3 * enl(noisy)
+    assert float(np.nanmean(out)) == pytest.approx(0.05, rel=0.3)
+    # Same input, same output (MERLIN's random phase is seeded).
+    np.testing.assert_array_equal(out, speckle.learned(noisy, model=model))  # type: ignore[arg-type]
+    assert time.perf_counter() - start < 60
+
+
+@pytest.mark.skipif(not HAS_LEARNED, reason="torch or deepdespeckling is not installed")
+def test_learned_through_registry_on_odd_shape() -> None:
+    noisy = gamma_speckle(np.full((1, 50, 70), 0.1), looks=4.0, seed=6)
+    out = speckle.apply_speckle_filter("sar2sar", noisy, "linear")
+    assert out.shape == noisy.shape
+    assert enl(out[0]) > 3 * enl(noisy[0])
+
+
+def _roughness(db: npt.NDArray[np.float32]) -> float:
+    """Median absolute dB difference between horizontal neighbours: speckle makes it large."""
+    return float(np.nanmedian(np.abs(np.diff(db, axis=-1))))
+
+
+@pytest.mark.shared_data
+def test_real_sentinel1_chip_is_smoothed(shared_data: Path) -> None:
+    """On a real Sen1Floods11 GRD chip (dB, VV+VH) every filter halves the speckle roughness."""
+    import rasterio
+
+    with rasterio.open(shared_data / "sen1floods11" / "Spain_7370579_S1Hand.tif") as src:
+        chip = src.read(window=((0, 160), (0, 160))).astype(np.float32)
+    before = [_roughness(band) for band in chip]
+    for name in CLASSICAL:
+        out = speckle.apply_speckle_filter(name, chip, "dB")
+        assert out.shape == chip.shape
+        assert np.array_equal(np.isnan(out), np.isnan(chip))
+        for band, rough in zip(out, before, strict=True):
+            assert _roughness(band) < 0.6 * rough, name
