@@ -77,16 +77,19 @@ def _load_coco_folder(path: Path, progress: bool) -> AdapterResult:
     from sargeo.datasets.coco import load_coco
 
     files = [path] if path.is_file() else _coco_files(path)
-    root = path.parent.parent if path.is_file() and path.parent.name == "annotations" else path
+    root = (
+        path.parent.parent if path.is_file() and path.parent.name.lower() == "annotations" else path
+    )
     if path.is_file() and root == path:
         root = path.parent
     images = _images_dir(root, root)
     masks = root / "masks"
     result = AdapterResult()
     for file in files:
+        split_images = images / file.stem  # SARDet-100K: JPEGImages/train/ for train.json
         one = load_coco(
             file,
-            images,
+            split_images if split_images.is_dir() else images,
             include_unlisted=len(files) == 1,
             masks=masks if masks.is_dir() else None,
             progress=progress,
@@ -112,7 +115,10 @@ def _is_coco(path: Path) -> bool:
 
 
 def _coco_files(folder: Path) -> list[Path]:
-    candidates = sorted((folder / "annotations").glob("*.json")) + sorted(folder.glob("*.json"))
+    candidates = [
+        p for name in ("annotations", "Annotations") for p in sorted((folder / name).glob("*.json"))
+    ]
+    candidates += sorted(folder.glob("*.json"))
     return [p for p in candidates if _is_coco(p)]
 
 

@@ -86,3 +86,22 @@ def test_unknown_format_is_a_clear_error(tmp_path: Path) -> None:
         load_dataset(tmp_path / "absent")
     with pytest.raises(SargeoError, match="not a COCO annotation file"):
         load_dataset(tmp_path / "notes.txt")
+
+
+def test_sardet_layout_with_split_image_folders(tmp_path: Path) -> None:
+    cats = [{"id": 0, "name": "ship"}, {"id": 1, "name": "aircraft"}]
+    for split in ("train", "val"):
+        write_image(tmp_path / "JPEGImages" / split / f"{split}_0.jpg", 8, 8)
+        write_json(
+            tmp_path / "Annotations" / f"{split}.json",
+            {
+                "images": [{"id": 0, "file_name": f"{split}_0.jpg", "width": 8, "height": 8}],
+                "annotations": [{"id": 0, "image_id": 0, "category_id": 1, "bbox": [1, 1, 4, 4]}],
+                "categories": cats,
+            },
+        )
+    assert detect_format(tmp_path) == "coco"
+    result = load_dataset(tmp_path)
+    assert result.summary() == "2 samples, 0 skipped"
+    assert {s.metadata["split"] for s in result.samples} == {"train", "val"}
+    assert all(s.boxes[0].cls == "aircraft" for s in result.samples)

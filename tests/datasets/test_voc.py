@@ -6,6 +6,8 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sargeo.datasets.voc import load_voc, obox_from_corners, rectangle_corners
 from tests.datasets.helpers import write_image
@@ -128,3 +130,22 @@ def test_oriented_box_geometry() -> None:
     assert angle == pytest.approx(120.0)  # x axis turned 30 deg clockwise: 90 + 30 from up
     upright = rectangle_corners(5.0, 5.0, 2.0, 10.0, 0.0)
     assert obox_from_corners(upright)[4] == pytest.approx(0.0)
+
+
+@given(
+    cx=st.floats(-500, 500),
+    cy=st.floats(-500, 500),
+    length=st.floats(2, 300),
+    ratio=st.floats(0.05, 0.9),
+    angle=st.floats(0, 179.9),
+)
+def test_obox_recovers_a_turned_rectangle(
+    cx: float, cy: float, length: float, ratio: float, angle: float
+) -> None:
+    # a rectangle with its long side along +x, turned clockwise by ``angle`` deg: heading 90 + angle
+    corners = rectangle_corners(cx, cy, length, length * ratio, math.radians(angle))
+    got = obox_from_corners(corners)
+    assert got[:4] == pytest.approx((cx, cy, length, length * ratio), abs=1e-6)
+    expected = (90.0 + angle) % 180.0
+    diff = abs(got[4] - expected) % 180.0
+    assert min(diff, 180.0 - diff) < 1e-6
