@@ -155,6 +155,11 @@ def _metadata(
     meta.update({k: info[k] for k in _SCENE_KEYS if k in info})
     meta["polarisations"] = list(info.get("polarisations") or polarisations)
     meta["pixel_spacing_m"] = list(spacing)
+    incidence = info.get("incidence")
+    if isinstance(incidence, dict) and isinstance(incidence.get("reference"), int | float):
+        meta["incidence_deg"] = float(incidence["reference"])
+    elif isinstance(incidence, int | float):
+        meta["incidence_deg"] = float(incidence)
     if "units" in info:
         meta["units"] = info["units"]
     pixels = info.get("class_pixels")

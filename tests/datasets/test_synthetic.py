@@ -112,6 +112,7 @@ def test_scene_folders(tmp_path: Path) -> None:
     assert tile.acquisition_time is not None and tile.acquisition_time.year == 2024
     assert sample.metadata["class_fractions"]["ship"] == pytest.approx(40 / 1024)
     assert sample.metadata["incidence"]["near"] == 30.0
+    assert sample.metadata["incidence_deg"] == 37.5  # the same key as OpenSARShip's
     assert sample.metadata["synthetic"] is True
 
 
@@ -136,7 +137,7 @@ def _empty(tmp_path: Path) -> Path:
 def test_sargeo_synth_output(tmp_path: Path) -> None:
     from sargeo.cli import main
 
-    assert main(["synth", "-o", str(tmp_path / "out"), "--scenes", "2", "--size", "256", "-q"]) == 0
+    assert main(["synth", "-o", str(tmp_path / "out"), "--scenes", "1", "--size", "256"]) == 0
     result = load_synthetic(tmp_path / "out")
-    assert len(result.samples) == 2
+    assert len(result.samples) == 1 and result.boxes > 0
     assert all(s.mask and s.optical and s.tile is not None for s in result.samples)
