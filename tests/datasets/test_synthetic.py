@@ -139,5 +139,7 @@ def test_sargeo_synth_output(tmp_path: Path) -> None:
 
     assert main(["synth", "-o", str(tmp_path / "out"), "--scenes", "1", "--size", "256"]) == 0
     result = load_synthetic(tmp_path / "out")
-    assert len(result.samples) == 1 and result.boxes > 0
-    assert all(s.mask and s.optical and s.tile is not None for s in result.samples)
+    (sample,) = result.samples
+    assert sample.mask and sample.optical and sample.tile is not None and sample.tile.crs
+    assert result.skipped == []  # what synth writes is consistent
+    assert all(0 <= b.bbox[0] < b.bbox[2] <= sample.width for b in sample.boxes)
