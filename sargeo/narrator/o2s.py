@@ -1,0 +1,216 @@
+"""Optical-to-SAR (o2s): rule-guided rewriting of a paired optical image's caption into SAR language.
+
+Colour and spectral words are dropped, surfaces get backscatter words (calm water dark, buildings and
+ships bright, vegetation moderately bright and textured), and every rewrite, from the rules or from
+an optional local language model (`sargeo.narrator.llm`), must pass the same consistency check: it
+names no object the optical caption does not name, and keeps every stated count.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sargeo.narrator.text import Candidate, pick, tidy
+from sargeo.narrator.vocab import Vocab
+
+BRANCH = "o2s"
+_TOKEN = re.compile(r"[A-Za-z0-9'°%]+(?:-[A-Za-z0-9']+)*|[^\w\s]")
+ONE = frozenset({"a", "an", "one", "single"})
+TONE = frozenset({"bright", "dark", "light", "pale", "deep", "vivid"})
+"""Optical tone words, dropped with the colour word they qualify ('bright green')."""
+STOP = frozenset({".", ";", "and", "or", "of", "with", "near", "beside"})
+
+
+class Rewriter(Protocol):
+    """Turns one optical caption into SAR language."""
+
+    name: str
+
+    def rewrite(self, caption: str, rng: random.Random) -> str:
+        """The rewritten caption."""
+        ...
+
+
+def tokens(text: str) -> list[str]:
+    """Words (with hyphens) and punctuation marks."""
+    return _TOKEN.findall(text)
+
+
+def detokenise(toks: list[str]) -> str:
+    """Join tokens with spaces, then tidy the spaces before punctuation."""
+    return tidy(" ".join(toks))
+
+
+def _fix_articles(toks: list[str]) -> list[str]:
+    from sargeo.narrator.text import article
+
+    out = list(toks)
+    for i, tok in enumerate(out[:-1]):
+        if tok.lower() in ("a", "an"):
+            fixed = article(out[i + 1])
+            out[i] = fixed.capitalize() if tok[0].isupper() else fixed
+    return out
+
+
+@dataclass
+class RuleRewriter:
+    """The default rewriter: vocabulary-driven word rules, no model."""
+
+    vocab: Vocab
+    name: str = "rules"
+    _drop: frozenset[str] = field(init=False, repr=False)
+    _phrases: list[tuple[re.Pattern[str], str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        rules = self.vocab.o2s
+        self._drop = frozenset(w.lower() for w in rules["drop"])
+        ordered = sorted(rules["phrases"].items(), key=lambda kv: -len(kv[0]))
+        self._phrases = [(re.compile(rf"\b{re.escape(k)}\b", re.IGNORECASE), v) for k, v in ordered]
+
+    def _dropped(self, tok: str) -> bool:
+        low = tok.lower()
+        return low in self._drop or ("-" in low and any(p in self._drop for p in low.split("-")))
+
+    def rewrite(self, caption: str, rng: random.Random) -> str:
+        """Drop colour/spectral words, add backscatter words to surfaces, fix articles."""
+        text = caption
+        for pattern, repl in self._phrases:
+            text = pattern.sub(repl, text)
+        rules = self.vocab.o2s
+        surfaces: dict[str, str] = rules["surfaces"]
+        sar_words = frozenset(rules["sar_adjectives"])
+        boundary = frozenset(rules["boundary"])
+        raw = tokens(text)
+        toks = [
+            t
+            for i, t in enumerate(raw)
+            if not self._dropped(t)
+            and not (t.lower() in TONE and i + 1 < len(raw) and self._dropped(raw[i + 1]))
+        ]
+        out: list[str] = []
+        seen: set[str] = set()
+        for i, tok in enumerate(toks):
+            low = tok.lower()
+            pair = f"{toks[i - 1].lower()} {low}" if i else ""
+            key = pair if pair in surfaces else low
+            if key in surfaces and key not in seen:
+                seen.add(key)
+                # insert before the noun phrase: after the last boundary word (at most 3 back)
+                start = len(out) - (1 if key == pair else 0)
+                j = start
+                while j > 0 and start - j < 3 and out[j - 1].lower() not in boundary:
+                    j -= 1
+                phrase = {w.strip(",").lower() for w in out[j:start]}
+                if not phrase & sar_words:
+                    out[j:j] = surfaces[key].split()
+            out.append(tok)
+        out = _fix_articles(out)
+        prefix = pick(rng, self.vocab.templates["o2s"]["prefix"])
+        body = detokenise(out)
+        if prefix and "sar" not in body.lower():
+            first = body.split(" ", 1)[0]
+            acronym = len(first) > 1 and first.isupper()
+            body = prefix + (body if acronym else body[:1].lower() + body[1:])
+        return _sentence_case(tidy(body))
+
+
+def _sentence_case(text: str) -> str:
+    """Capitalise the first letter of every sentence."""
+    return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text)
+
+
+def mentions(text: str, vocab: Vocab) -> Counter[tuple[str, int | None]]:
+    """(object class, stated count or None) for every object noun in a caption."""
+    objects: dict[str, list[str]] = vocab.o2s["objects"]
+    numbers: list[str] = vocab.words["numbers"]
+    word_of = {w: cls for cls, words in objects.items() for w in words}
+    toks = [t.lower() for t in tokens(text)]
+    found: Counter[tuple[str, int | None]] = Counter()
+    for i, tok in enumerate(toks):
+        pair = f"{toks[i - 1]} {tok}" if i else ""
+        cls = word_of.get(pair) or word_of.get(tok)
+        if cls is None or (i + 1 < len(toks) and f"{tok} {toks[i + 1]}" in word_of):
+            continue
+        count: int | None = None
+        for back in range(1, 7):
+            if i - back < 0 or toks[i - back] in STOP or toks[i - back] in word_of:
+                break
+            prev = toks[i - back]
+            if prev in numbers:
+                count = numbers.index(prev)
+                break
+            if prev.isdigit():
+                count = int(prev)
+                break
+            if prev in ONE:
+                count = 1
+                break
+        found[(cls, count)] += 1
+    return found
+
+
+def consistent(original: str, rewrite: str, vocab: Vocab) -> tuple[bool, str]:
+    """True when the rewrite names no new object and keeps every stated count; else the reason."""
+    before, after = mentions(original, vocab), mentions(rewrite, vocab)
+    new = {c for c, _ in after} - {c for c, _ in before}
+    if new:
+        return False, f"invents {', '.join(sorted(new))}"
+    stated = sorted({(c, n) for c, n in before if n is not None})
+    missing = [f"{n} {c}" for c, n in stated if (c, n) not in after]
+    if missing:
+        return False, f"changes the count of {', '.join(missing)}"
+    lost = {c for c, _ in before} - {c for c, _ in after}
+    if lost:
+        return False, f"drops {', '.join(sorted(lost))}"
+    return True, ""
+
+
+def rewrite_checked(
+    rewriter: Rewriter, caption: str, vocab: Vocab, rng: random.Random
+) -> tuple[str | None, str]:
+    """Rewrite and check; (None, reason) when the rewrite fails the consistency check."""
+    text = rewriter.rewrite(caption, rng)
+    ok, reason = consistent(caption, text, vocab)
+    return (text, "") if ok else (None, reason)
+
+
+_RULES: dict[int, RuleRewriter] = {}
+
+
+def rules_for(vocab: Vocab) -> RuleRewriter:
+    """The rule rewriter of a vocabulary (built once: it compiles the phrase patterns)."""
+    found = _RULES.get(id(vocab))
+    if found is None or found.vocab is not vocab:
+        found = _RULES[id(vocab)] = RuleRewriter(vocab)
+    return found
+
+
+def captions(
+    optical_caption: str,
+    vocab: Vocab,
+    rng: random.Random,
+    n: int,
+    rewriter: Rewriter | None = None,
+) -> list[Candidate]:
+    """Up to ``n`` checked rewrites of the caption (and of its sentences, when it has several).
+
+    A model ``rewriter`` writes the first candidate (models are slow); when its rewrite fails the
+    consistency check, the rules write it instead. The rules write the others.
+    """
+    rules = rules_for(vocab)
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", optical_caption.strip()) if s]
+    out: list[Candidate] = []
+    for i in range(n):
+        source = optical_caption if i == 0 or len(sentences) < 2 else sentences[i % len(sentences)]
+        text: str | None = None
+        if i == 0 and rewriter is not None and rewriter.name != rules.name:
+            text, _ = rewrite_checked(rewriter, source, vocab, rng)
+        if text is None:
+            text, _ = rewrite_checked(rules, source, vocab, rng)
+        if text:
+            out.append(Candidate(text, BRANCH))
+    return out

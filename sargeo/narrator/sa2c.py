@@ -1,0 +1,233 @@
+"""Segmentation-to-caption (sa2c): the share of each class in a mask, the dominant class, and simple
+spatial relations (water in the west, urban area along the coast).
+
+Shares are exact pixel counts over the valid pixels (values listed in the sample's mask classes);
+spatial relations use a strided copy of the mask (at most ``REL_SIDE`` pixels a side), which is plenty
+to tell east from west and cheap enough for large datasets.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from sargeo.errors import SargeoError
+from sargeo.narrator.a2c import octant
+from sargeo.narrator.georef import Frame
+from sargeo.narrator.text import Candidate, capitalise, fill, pick, tidy
+from sargeo.narrator.vocab import Vocab
+
+BRANCH = "sa2c"
+REL_SIDE = 128
+MIN_SHARE = 0.01
+"""Classes below this share of the valid pixels are not named."""
+WHERE_OFFSET = 0.2
+"""A class whose centroid lies further than this (share of the half-size) from the centre has a side."""
+UNIFORM = 0.99
+COAST_BAND = 0.05
+"""Width of the shore band used for 'along the coast', as a share of the image's longer side."""
+SPREAD_STD = 0.6
+"""A centred class is 'spread' when its spread along both axes reaches this share of a uniform one."""
+COAST_SHARE = 0.6
+MAX_READ_SIDE = 4096
+
+
+@dataclass(frozen=True)
+class CoverFacts:
+    """Land-cover facts of one mask.
+
+    Attributes:
+        shares: Surface key -> share of the valid pixels, largest first (unnamed classes left out).
+        offsets: Surface key -> centroid offset from the image centre as a pixel vector; (0, 0) when
+            the class sits in the middle, None when it is spread over the image.
+        coast: Surfaces (other than water and land) that lie mostly along the water's edge.
+        valid: Number of valid pixels.
+        present: Every surface with at least one pixel (also those too small to be named).
+    """
+
+    shares: dict[str, float]
+    offsets: dict[str, tuple[float, float] | None]
+    coast: tuple[str, ...]
+    valid: int
+    present: frozenset[str] = frozenset()
+
+
+def read_mask(path: str | Path) -> npt.NDArray[np.int64]:
+    """Band 1 of a mask raster (GeoTIFF, PNG...), decimated (nearest) if it is very large."""
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.errors import RasterioIOError
+
+    try:
+        with rasterio.open(path) as src:
+            scale = max(src.width, src.height) / MAX_READ_SIDE
+            if scale > 1:
+                shape = (max(1, int(src.height / scale)), max(1, int(src.width / scale)))
+                data = src.read(1, out_shape=shape, resampling=Resampling.nearest)
+            else:
+                data = src.read(1)
+    except RasterioIOError as exc:
+        raise SargeoError(f"{path}: cannot read mask ({exc})") from exc
+    if np.issubdtype(data.dtype, np.floating):
+        data = np.where(np.isfinite(data), data, -(2**31)).astype(np.int64)
+    return data.astype(np.int64, copy=False)
+
+
+def _value_counts(mask: npt.NDArray[np.integer], values: list[int]) -> dict[int, int]:
+    """Pixel count of each listed value (other values are nodata)."""
+    if not values:
+        return {}
+    lo, hi = values[0], values[-1]
+    flat = mask.ravel()
+    if hi - lo < 65536:
+        inside = flat[(flat >= lo) & (flat <= hi)].astype(np.intp) - lo
+        counts = np.bincount(inside, minlength=hi - lo + 1)
+        return {v: int(counts[v - lo]) for v in values}
+    uniq, cnt = np.unique(flat, return_counts=True)
+    found = dict(zip(uniq.tolist(), cnt.tolist(), strict=True))
+    return {v: int(found.get(v, 0)) for v in values}
+
+
+def cover_facts(mask: npt.NDArray[np.integer], classes: dict[int, str], vocab: Vocab) -> CoverFacts:
+    """Shares, centroids and coast relations of the named classes of a class mask."""
+    if mask.ndim != 2 or mask.size == 0:
+        raise SargeoError(f"mask must be a non-empty 2-D array, got shape {mask.shape}")
+    per_value = _value_counts(mask, sorted(classes))
+    valid = sum(per_value.values())
+    surface_of = {v: vocab.surface(classes[v]) for v in per_value}
+    totals: dict[str, int] = {}
+    for v, c in per_value.items():
+        key = surface_of[v]
+        if key is not None and c:
+            totals[key] = totals.get(key, 0) + c
+    shares = {
+        k: c / valid
+        for k, c in sorted(totals.items(), key=lambda kv: -kv[1])
+        if valid and c / valid >= MIN_SHARE
+    }
+    offsets, coast = _relations(mask, surface_of, shares)
+    return CoverFacts(shares, offsets, coast, valid, frozenset(totals))
+
+
+def _relations(
+    mask: npt.NDArray[np.integer], surface_of: dict[int, str | None], shares: dict[str, float]
+) -> tuple[dict[str, tuple[float, float] | None], tuple[str, ...]]:
+    h, w = mask.shape
+    step = max(1, math.ceil(max(h, w) / REL_SIDE))
+    small = mask[::step, ::step]
+    ys, xs = np.mgrid[0 : small.shape[0], 0 : small.shape[1]]
+    xs = (xs + 0.5) * step - w / 2.0
+    ys = (ys + 0.5) * step - h / 2.0
+    layers = {key: np.isin(small, [v for v, k in surface_of.items() if k == key]) for key in shares}
+    offsets: dict[str, tuple[float, float] | None] = {}
+    for key, layer in layers.items():
+        n = int(layer.sum())
+        if n == 0:
+            offsets[key] = None
+            continue
+        lx, ly = xs[layer], ys[layer]
+        ox, oy = float(lx.sum()) / n, float(ly.sum()) / n
+        if shares[key] >= UNIFORM:
+            offsets[key] = None
+        elif math.hypot(ox / (w / 2.0), oy / (h / 2.0)) > WHERE_OFFSET:
+            offsets[key] = (ox, oy)
+        else:
+            spread = min(float(lx.std()) / w, float(ly.std()) / h) * math.sqrt(12.0)
+            offsets[key] = None if spread >= SPREAD_STD else (0.0, 0.0)
+    coast: list[str] = []
+    water = layers.get("water")
+    if water is not None and water.any() and not water.all():
+        from scipy.ndimage import binary_dilation
+
+        band = max(1, round(COAST_BAND * max(small.shape)))
+        shore = binary_dilation(water, iterations=band) & ~water
+        for key, layer in layers.items():
+            n = int(layer.sum())
+            if key in ("water", "land") or n == 0:
+                continue
+            if float((layer & shore).sum()) / n >= COAST_SHARE:
+                coast.append(key)
+    return offsets, tuple(coast)
+
+
+def percent(share: float) -> str:
+    """'27%' (or 'less than 1%' / 'over 99%')."""
+    if share < 0.005:
+        return "less than 1%"
+    if share > 0.995 and share < 1.0:
+        return "over 99%"
+    return f"{round(share * 100):d}%"
+
+
+def region(
+    offset: tuple[float, float] | None, frame: Frame, vocab: Vocab, rng: random.Random
+) -> str:
+    """'in the west' (compass when georeferenced), 'on the left side', or 'spread across the image'."""
+    if offset is None:
+        return pick(rng, vocab.templates["sa2c"]["spread"])
+    if offset == (0.0, 0.0):
+        return pick(rng, vocab.templates["sa2c"]["middle"])
+    key = "compass_regions" if frame.georeferenced else "image_regions"
+    regions: list[str] = vocab.words[key]
+    return regions[octant(frame.bearing(*offset))]
+
+
+def _share_word(share: float, vocab: Vocab, rng: random.Random) -> str:
+    for entry in vocab.words["share_words"]:
+        if share <= entry["max"]:
+            return pick(rng, entry["phrases"])
+    return "all"
+
+
+def _values(
+    key: str, cover: CoverFacts, frame: Frame, vocab: Vocab, rng: random.Random
+) -> dict[str, str]:
+    name = pick(rng, vocab.surface_names(key))
+    sar = vocab.surface_sar(key)
+    values = {
+        "surface": name,
+        "Surface": capitalise(name),
+        "share": percent(cover.shares[key]),
+        "Share_word": capitalise(_share_word(cover.shares[key], vocab, rng)),
+        "where": region(cover.offsets.get(key), frame, vocab, rng),
+    }
+    if sar:
+        values["sar"] = pick(rng, sar)
+        values["Sar"] = capitalise(values["sar"])
+    return values
+
+
+def caption(cover: CoverFacts, frame: Frame, vocab: Vocab, rng: random.Random) -> Candidate | None:
+    """One sa2c caption: the dominant class with the runner-up, or one class's share and side."""
+    templates = vocab.templates["sa2c"]
+    keys = list(cover.shares)
+    if not keys:
+        return None
+    top = keys[0]
+    if cover.shares[top] >= UNIFORM:
+        text = fill(rng, templates["uniform"], _values(top, cover, frame, vocab, rng))
+    elif len(keys) == 1 or rng.random() < 0.5:
+        key = keys[0] if len(keys) == 1 else pick(rng, keys[:3])
+        text = fill(rng, templates["single"], _values(key, cover, frame, vocab, rng))
+    else:
+        second = _values(keys[1], cover, frame, vocab, rng)
+        values = _values(top, cover, frame, vocab, rng)
+        values["rest"] = fill(rng, templates["rest"], second) or ""
+        text = fill(rng, templates["dominant"], values)
+    if text and cover.coast and rng.random() < 0.5:
+        coast = _values(pick(rng, cover.coast), cover, frame, vocab, rng)
+        text += " " + (fill(rng, templates["coast"], coast) or "")
+    return Candidate(tidy(capitalise(text)), BRANCH) if text else None
+
+
+def captions(
+    cover: CoverFacts, frame: Frame, vocab: Vocab, rng: random.Random, n: int
+) -> list[Candidate]:
+    """``n`` sa2c candidates (fewer when the mask names no class)."""
+    out = [caption(cover, frame, vocab, rng) for _ in range(n)]
+    return [c for c in out if c is not None]
