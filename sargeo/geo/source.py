@@ -286,10 +286,31 @@ def detect_polarisations(path: Path, descriptions: tuple[str | None, ...]) -> tu
 
 
 def _sample_values(ds: rasterio.io.DatasetReader) -> np.ndarray:
-    """A small decimated read of band 1 (for unit detection), never the whole raster."""
-    h = min(ds.height, 64)
-    w = min(ds.width, 64)
-    data = ds.read(1, out_shape=(h, w), resampling=Resampling.nearest).astype("float64")
+    """A small sample of band 1 (for unit detection) that decodes only a few compressed blocks.
+
+    A decimated read is cheap with overviews or on a small raster; on a large raster without
+    overviews it would decode every block (the whole file), so read a 3 x 3 grid of small windows.
+    """
+    if ds.overviews(1) or ds.width * ds.height <= 1 << 20:
+        h = min(ds.height, 64)
+        w = min(ds.width, 64)
+        data = ds.read(1, out_shape=(h, w), resampling=Resampling.nearest).astype("float64")
+    else:
+        side, steps = min(16, ds.width, ds.height), 3
+        parts = [
+            ds.read(
+                1,
+                window=RioWindow(
+                    min(int((i + 0.5) * ds.width / steps), ds.width - side),
+                    min(int((j + 0.5) * ds.height / steps), ds.height - side),
+                    side,
+                    side,
+                ),
+            )
+            for j in range(steps)
+            for i in range(steps)
+        ]
+        data = np.stack(parts).astype("float64")
     if ds.nodata is not None and not math.isnan(ds.nodata):
         data[data == ds.nodata] = np.nan
     return data
