@@ -1,0 +1,96 @@
+"""Realism check: the synthetic SAR world against real SAR (Sen1Floods11, OpenSARShip, HRSID).
+
+The real values come from ``../shared/data`` (fixture ``shared_data``); the synthetic ones from a few
+small scenes made with the real `sargeo.synth` API. The tolerances, each with its reason, are the named
+constants of `sargeo.synth.realism_check` (one source for this test, the notebook and the README). The
+sanity tests make deliberately wrong worlds (water 10 dB too bright, no speckle, ships as dark as the
+sea) and assert that the same checks fail them, so the tolerances cannot be too wide to fail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sargeo.errors import SargeoError
+from sargeo.synth import realism_check as C
+from sargeo.synth.tables import load_classes
+
+
+def _toy_scene(seed: int = 0, size: int = 256, looks: float = 4.4) -> C.SynthScene:
+    """A hand-made scene: sea on the left, farmland on the right, three ships at sea, L-look speckle."""
+    rng = np.random.default_rng(seed)
+    table = load_classes()
+    sea, farm, ship = (table.value(n) for n in ("sea", "farmland", "ship"))
+    classes = np.full((size, size), sea, np.uint8)
+    classes[:, size // 2 :] = farm
+    vv = np.where(classes == sea, 10**-1.9, 10**-1.0)
+    vh = np.where(classes == sea, 10**-2.75, 10**-1.8)
+    ships = []
+    for cy in (50, 128, 200):
+        classes[cy - 1 : cy + 2, 50:66] = ship
+        vv[cy - 1 : cy + 2, 50:66] = 10.0
+        vh[cy - 1 : cy + 2, 50:66] = 1.0
+        ships.append((58.0, float(cy) + 0.5, 16.0, 3.0, 90.0))
+    speckle = rng.gamma(looks, 1 / looks, (2, size, size))
+    names = table.names
+    kinds = {c.value: c.kind for c in table.classes}
+    return C.SynthScene(
+        "toy",
+        (vv * speckle[0]).astype(np.float32),
+        (vh * speckle[1]).astype(np.float32),
+        classes,
+        kinds,
+        names,
+        ships,
+    )
+
+
+def test_synthetic_statistics_of_a_known_scene() -> None:
+    stats = C.synthetic_stats([_toy_scene()])
+    assert stats["land_vv_db"] == pytest.approx(
+        -10.3, abs=0.3
+    )  # median of 4.4-look speckle: -0.33 dB
+    assert stats["sea_vv_db"] == pytest.approx(-19.3, abs=0.4)
+    assert stats["sea_vh_db"] == pytest.approx(-27.8, abs=0.4)
+    assert 4.4 < stats["sea_enl"] < 8.0
+    assert stats["ship_peak_db"] > stats["ship_top_db"] > 25.0
+    # ships (+10 dB) saturate the display at DISPLAY_SATURATION_DB: contrast = 5 - (-19.3) dB at most
+    assert stats["display_ship_db"] == pytest.approx(5.0 + 19.3, abs=1.0)
+    assert set(stats) == set(C.TOLERANCES)
+
+
+def test_tolerances_pass_close_values_and_fail_far_ones() -> None:
+    db, x = C.TOLERANCES["land_vv_db"], C.TOLERANCES["land_enl"]
+    assert db.passes(-10.0, -10.0 + C.LEVEL_DB) and not db.passes(-10.0, -10.0 - C.LEVEL_DB - 0.1)
+    assert x.passes(4.0, 4.0 * C.ENL_FACTOR) and not x.passes(4.0, 4.0 / C.ENL_FACTOR / 1.01)
+    assert not db.passes(-10.0, float("nan"))
+    checks = C.compare({"land_vv_db": -9.0}, {"land_vv_db": -20.0})
+    assert len(checks) == len(C.TOLERANCES) and not any(c.passed for c in checks)
+    table = C.markdown_table(checks)
+    assert table.count("\n") == len(C.TOLERANCES) + 1 and "**no**" in table
+
+
+def test_reading_a_folder_that_is_not_a_scene_says_which(tmp_path: Path) -> None:
+    with pytest.raises(SargeoError, match="no synthetic scene folder"):
+        C.load_synth_scenes(tmp_path)
+    (tmp_path / "sar.tif").write_bytes(b"")
+    with pytest.raises(SargeoError, match=r"missing mask\.tif"):
+        C.load_synth_scenes(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def real(shared_data: Path) -> dict[str, float]:
+    """The real reference values of every statistic."""
+    return C.reference_stats(shared_data)
+
+
+def test_real_references_are_physically_plausible(real: dict[str, float]) -> None:
+    # guards the loaders: band order, units and masks give the textbook ordering
+    assert real["water_vv_db"] < real["land_vv_db"] - 5
+    assert real["water_vh_db"] < real["water_vv_db"] and real["land_vh_db"] < real["land_vv_db"]
+    assert real["sea_vh_db"] < real["sea_vv_db"] < -10
+    assert 3 < real["land_enl"] < 15 and 3 < real["sea_enl"] < 15  # multi-look GRD
+    assert 15 < real["ship_peak_db"] < 40 and 10 < real["display_ship_db"] < 30
