@@ -105,12 +105,14 @@ def cell_of(x: float, y: float, width: int, height: int) -> tuple[int, int]:
     return row, col
 
 
-def _number(value: Any) -> float | None:
+def _number(value: Any, positive: bool = True) -> float | None:
+    if isinstance(value, bool):
+        return None
     try:
         out = float(value)
     except (TypeError, ValueError):
         return None
-    return out if math.isfinite(out) and out > 0 else None
+    return out if math.isfinite(out) and (out > 0 or not positive) else None
 
 
 def _kind(attributes: dict[str, Any], vocab: Vocab) -> str | None:
@@ -164,7 +166,7 @@ def object_fact(box: Box, sample: Sample, frame: Frame, vocab: Vocab) -> ObjectF
         length_m = max(lw, lh) if lw is not None and lh is not None else None
     # A heading attribute is a true compass heading (AIS True_Head in OpenSARShip, the synthetic
     # world's heading on its north-up grid); it wins over an oriented box of an image without a CRS.
-    attr_heading = _number(box.attributes.get("heading_deg"))
+    attr_heading = _number(box.attributes.get("heading_deg"), positive=False)
     if oc.heading and attr_heading is not None and not frame.georeferenced:
         heading, compass = attr_heading % 360.0, True
     measured = box.obox is not None and length_m is not None

@@ -18,7 +18,8 @@ from typing import Any
 from sargeo.errors import SargeoError
 from sargeo.records import Sample, Tile
 
-EARTH_RADIUS_M = 6_371_008.8
+WGS84_A = 6_378_137.0
+WGS84_E2 = 6.69437999014e-3
 _DEG = math.pi / 180.0
 
 
@@ -106,8 +107,10 @@ def _georef_frame(
     lon0, lat0 = float(lons[0]), float(lats[0])
     if not (math.isfinite(lon0) and math.isfinite(lat0)):
         raise SargeoError(f"tile centre ({x0}, {y0}) in {crs[:60]!r} does not map to lon/lat")
-    kx = EARTH_RADIUS_M * _DEG * math.cos(lat0 * _DEG)
-    ky = EARTH_RADIUS_M * _DEG
+    # WGS84 radii of curvature: metres per degree east (prime vertical) and north (meridian)
+    w = 1.0 - WGS84_E2 * math.sin(lat0 * _DEG) ** 2
+    kx = WGS84_A / math.sqrt(w) * math.cos(lat0 * _DEG) * _DEG
+    ky = WGS84_A * (1.0 - WGS84_E2) / w**1.5 * _DEG
 
     def dlon(lon: float) -> float:
         return (lon - lon0 + 180.0) % 360.0 - 180.0

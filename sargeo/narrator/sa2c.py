@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,10 +62,13 @@ def read_mask(path: str | Path) -> npt.NDArray[np.int64]:
     """Band 1 of a mask raster (GeoTIFF, PNG...), decimated (nearest) if it is very large."""
     import rasterio
     from rasterio.enums import Resampling
-    from rasterio.errors import RasterioIOError
+    from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
     try:
-        with rasterio.open(path) as src:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            src = rasterio.open(path)
+        with src:
             scale = max(src.width, src.height) / MAX_READ_SIDE
             if scale > 1:
                 shape = (max(1, int(src.height / scale)), max(1, int(src.width / scale)))

@@ -63,6 +63,16 @@ class Vocab:
     o2s: dict[str, Any]
     qa: dict[str, Any]
     _objects: dict[str, ObjectClass] = field(default_factory=dict, repr=False, compare=False)
+    _aliases: dict[str, dict[str, str | None]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def aliases(self, kind: str) -> dict[str, str | None]:
+        """``object_aliases`` or ``surface_aliases`` with normalised keys (case, '_', '-')."""
+        found = self._aliases.get(kind)
+        if found is None:
+            found = self._aliases[kind] = {_key(k): v for k, v in self.classes[kind].items()}
+        return found
 
     def object_class(self, name: str) -> ObjectClass:
         """The class entry for a dataset class name (aliases resolved; unknown names get defaults)."""
@@ -78,7 +88,7 @@ class Vocab:
         described from their boxes by a2c, not as land cover).
         """
         key = _key(name)
-        aliases: dict[str, str | None] = self.classes["surface_aliases"]
+        aliases = self.aliases("surface_aliases")
         if key in aliases:
             return aliases[key]
         if (
@@ -113,7 +123,7 @@ class Vocab:
 
 def _object_class(vocab: Vocab, name: str) -> ObjectClass:
     key = _key(name)
-    key = vocab.classes["object_aliases"].get(key, key)
+    key = vocab.aliases("object_aliases").get(key) or key
     entry = vocab.classes["objects"].get(key)
     if entry is None:
         return ObjectClass(key, (key,), (_plural(key),), None, ())
