@@ -171,7 +171,7 @@ class _ChipWriter:
 
     def process(self, window: Window, name: str, data: np.ma.MaskedArray) -> Tile | None:
         mask = np.ma.getmaskarray(data).any(axis=0)
-        valid = 1.0 - float(np.mean(mask))
+        valid = 1.0 - np.count_nonzero(mask) / mask.size
         if 1.0 - valid > self.options.max_nodata or valid == 0.0:
             return None
         pixels = self._convert(data)
