@@ -47,6 +47,20 @@ def where(group: GroupFact, vocab: Vocab, rng: random.Random) -> str:
     return pick(rng, words["scattered"])
 
 
+def place_key(group: GroupFact) -> tuple[object, ...]:
+    """Which position phrase family `where` uses for a group (a cell, a row, a column, scattered)."""
+    cells = group.cells
+    if len(cells) == 1:
+        return ("cell", next(iter(cells)))
+    rows = {r for r, _ in cells}
+    cols = {c for _, c in cells}
+    if len(rows) == 1:
+        return ("row", next(iter(rows)))
+    if len(cols) == 1:
+        return ("col", next(iter(cols)))
+    return ("scattered",)
+
+
 def length_text(metres: float) -> str:
     """'about 190 m long' (rounded to 5 m, or 10 m above 100 m)."""
     step = 10 if metres >= 100 else 5
@@ -70,9 +84,10 @@ def _kind_words(group: GroupFact) -> tuple[list[str], str]:
     kinds = group.kinds()
     if not kinds:
         return [], ""
-    if len(kinds) == 1 and all(o.kind == kinds[0] for o in group.objects):
+    complete = all(o.kind for o in group.objects)
+    if len(kinds) == 1 and complete:
         return [kinds[0]], ""
-    return [], f" ({join_list(kinds)} types)"
+    return [], f" ({join_list(kinds if complete else [*kinds, 'other'])} types)"
 
 
 def _same_heading(objects: tuple[ObjectFact, ...]) -> float | None:
@@ -96,6 +111,9 @@ def group_clause(
     pos = where(group, vocab, rng)
     if detail == "arrangement" and group.arrangement:
         arr = group.arrangement
+        piers = facts.group("pier")
+        if arr == "pier" and piers is not None and piers.count > 1:
+            arr = "piers"
         if group.count == 1:
             phrase = pick(rng, words["moored_single"][arr])
         else:
@@ -143,10 +161,18 @@ def noun_phrase(
     """The caption's noun phrase over all classes, its verb ('is'/'are') and the annotation ids."""
     groups = facts.groups[:MAX_CLASSES]
     first = detail or pick(rng, vocab.templates["a2c"]["details"])
-    clauses = [
-        group_clause(g, facts, vocab, rng, first if i == 0 else pick(rng, ("position", "plain")))
-        for i, g in enumerate(groups)
-    ]
+    used = {place_key(groups[0])} if groups else set()
+    clauses = [group_clause(groups[0], facts, vocab, rng, first)] if groups else []
+    for g in groups[1:]:
+        # other classes get a position only where it adds something: not 'scattered', not a repeat
+        key = place_key(g)
+        fresh = key not in used and key != ("scattered",)
+        used.add(key)
+        clauses.append(
+            group_clause(
+                g, facts, vocab, rng, "position" if fresh and rng.random() < 0.7 else "plain"
+            )
+        )
     be = "is" if len(groups) == 1 and groups[0].count == 1 else "are"
     ids = tuple(o.source_id for g in groups for o in g.objects if o.source_id)
     if len(clauses) > 1 and any("," in c for c in clauses):

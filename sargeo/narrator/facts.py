@@ -193,12 +193,17 @@ def object_fact(box: Box, sample: Sample, frame: Frame, vocab: Vocab) -> ObjectF
     )
 
 
-def arrangement(objects: tuple[ObjectFact, ...], diag: float, has_pier: bool) -> str | None:
-    """How a class group is laid out: pier, moored, line, clustered, close, scattered or None."""
+def arrangement(
+    objects: tuple[ObjectFact, ...], diag: float, has_pier: bool, moors: bool = True
+) -> str | None:
+    """How a class group is laid out: pier, moored, line, clustered, close, scattered or None.
+
+    ``moors`` says the class can be moored (ships); for other classes a moored flag is ignored.
+    """
     n = len(objects)
     if n == 0:
         return None
-    if sum(o.moored for o in objects) * 2 >= n and any(o.moored for o in objects):
+    if moors and sum(o.moored for o in objects) * 2 >= n and any(o.moored for o in objects):
         return "pier" if has_pier else "moored"
     if n == 1:
         return None
@@ -253,7 +258,11 @@ def scene_facts(
     has_pier = "pier" in by_class or pier_pixels
     diag = math.hypot(sample.width, sample.height)
     groups = tuple(
-        GroupFact(cls, tuple(objs), arrangement(tuple(objs), diag, has_pier))
+        GroupFact(
+            cls,
+            tuple(objs),
+            arrangement(tuple(objs), diag, has_pier, vocab.object_class(cls).moors),
+        )
         for cls, objs in sorted(by_class.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     )
     return SceneFacts(sample, frame, groups, has_pier)

@@ -51,6 +51,7 @@ class ObjectClass:
     size_m: tuple[float, float] | None
     sar: tuple[str, ...]
     heading: bool = False
+    moors: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ def _object_class(vocab: Vocab, name: str) -> ObjectClass:
         size_m=(float(bounds[0]), float(bounds[1])) if bounds else None,
         sar=tuple(entry.get("sar", ())),
         heading=bool(entry.get("heading", False)),
+        moors=bool(entry.get("moors", False)),
     )
 
 
