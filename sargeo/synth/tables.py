@@ -32,6 +32,7 @@ class ClassInfo:
     name: str
     kind: str
     rgb: tuple[int, int, int]
+    texture: float = 0.08
     palette: tuple[tuple[int, int, int], ...] = ()
     category_id: int | None = None
     supercategory: str = ""
@@ -95,6 +96,18 @@ class PointTarget:
 
 
 @dataclass(frozen=True)
+class WakeModel:
+    """Ship wakes: a dark turbulent wake behind the stern and two bright Kelvin arms."""
+
+    probability: float
+    turbulent_db: float
+    kelvin_db: float
+    kelvin_half_angle_deg: float
+    kelvin_width_m: float
+    length_ship_lengths: tuple[float, float]
+
+
+@dataclass(frozen=True)
 class Backscatter:
     """The whole radar model: per-class levels plus the scene-wide physics parameters."""
 
@@ -113,7 +126,7 @@ class Backscatter:
     resolution_m: float
     max_extent_px: int
     point_targets: dict[str, PointTarget]
-    wake: dict[str, Any]
+    wake: WakeModel
     references: dict[str, str]
     sha256: str
 
@@ -190,6 +203,7 @@ def load_classes(path: Path = CLASSES_PATH) -> ClassTable:
                 name=str(item.get("name", "")),
                 kind=str(item.get("kind", "land")),
                 rgb=_rgb(item.get("rgb"), where),
+                texture=_num(item, "texture", where, 0.08),
                 palette=tuple(_rgb(p, where) for p in item.get("palette", [])),
                 category_id=None if category is None else int(category),
                 supercategory=str(item.get("supercategory", "")),
@@ -228,6 +242,7 @@ def load_backscatter(path: Path = BACKSCATTER_PATH, table: ClassTable | None = N
     sea = data.get("sea_clutter", {})
     db = data.get("double_bounce", {})
     pt = data.get("point_target", {})
+    wk = data.get("wake", {})
     looks = _num(data, "looks", where)
     k_shape = _num(sea, "k_shape", f"{where}: sea_clutter")
     if looks <= 0 or k_shape <= 0:
@@ -261,7 +276,14 @@ def load_backscatter(path: Path = BACKSCATTER_PATH, table: ClassTable | None = N
             )
             for name, v in pt.get("classes", {}).items()
         },
-        wake=dict(data.get("wake", {})),
+        wake=WakeModel(
+            probability=_num(wk, "probability", f"{where}: wake"),
+            turbulent_db=_num(wk, "turbulent_db", f"{where}: wake"),
+            kelvin_db=_num(wk, "kelvin_db", f"{where}: wake"),
+            kelvin_half_angle_deg=_num(wk, "kelvin_half_angle_deg", f"{where}: wake"),
+            kelvin_width_m=_num(wk, "kelvin_width_m", f"{where}: wake"),
+            length_ship_lengths=_pair(wk, "length_ship_lengths", f"{where}: wake"),
+        ),
         references=dict(data.get("references", {})),
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
