@@ -92,6 +92,30 @@ def _run_narrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_synth(args: argparse.Namespace) -> int:
+    from sargeo.synth.scene import SynthOptions, generate
+
+    options = SynthOptions(
+        size=args.size,
+        spacing=args.spacing,
+        seed=args.seed,
+        units=args.units,
+        looks=args.looks,
+        k_texture=not args.no_k_texture,
+        block=args.block,
+        backscatter=Path(args.backscatter) if args.backscatter else None,
+    )
+    result = generate(
+        Path(args.output),
+        args.scenes,
+        options,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    print(result.summary())
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------------
 
 
@@ -200,6 +224,29 @@ def _add_narrate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run_narrate)
 
 
+def _add_synth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("synth", help="synthetic SAR scenes with exact ground truth + optical pairs")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--scenes", type=int, default=1, metavar="N", help="number of scenes")
+    p.add_argument("--size", type=int, default=1024, metavar="PX", help="scene side in pixels")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed")
+    p.add_argument("--spacing", type=float, default=10.0, metavar="M", help="pixel spacing (m)")
+    p.add_argument(
+        "--units", choices=("dB", "linear"), default="dB", help="sigma0 units of sar.tif"
+    )
+    p.add_argument(
+        "--looks", type=float, default=None, metavar="L", help="speckle looks (default: table, 4.4)"
+    )
+    p.add_argument("--no-k-texture", action="store_true", help="Gamma speckle only on the sea")
+    p.add_argument("--block", type=int, default=1024, metavar="PX", help="block size (x256)")
+    p.add_argument(
+        "--backscatter", default=None, metavar="JSON", help="backscatter table to use instead"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_run_synth)
+
+
 def _add_unbuilt(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
     p = sub.add_parser(name, help=f"{help_text} (not built yet)")
     p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -221,6 +268,7 @@ CONTRACT: list[tuple[str, str]] = [
 ]
 
 BUILDERS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
+    "synth": _add_synth,
     "tile": _add_tile,
     "narrate": _add_narrate,
 }
