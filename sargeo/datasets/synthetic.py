@@ -153,6 +153,8 @@ def _metadata(
 ) -> dict[str, Any]:
     meta: dict[str, Any] = {"dataset": "synthetic", "synthetic": True}
     meta.update({k: info[k] for k in _SCENE_KEYS if k in info})
+    if "id" in info:
+        meta["scene_id"] = info["id"]  # unique across runs (the folder name is per run)
     meta["polarisations"] = list(info.get("polarisations") or polarisations)
     meta["pixel_spacing_m"] = list(spacing)
     incidence = info.get("incidence")

@@ -132,7 +132,6 @@ def _empty(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.mark.slow
 @pytest.mark.skipif("synth" not in BUILDERS, reason="'sargeo synth' is not built yet")
 def test_sargeo_synth_output(tmp_path: Path) -> None:
     from sargeo.cli import main
@@ -142,4 +141,5 @@ def test_sargeo_synth_output(tmp_path: Path) -> None:
     (sample,) = result.samples
     assert sample.mask and sample.optical and sample.tile is not None and sample.tile.crs
     assert result.skipped == []  # what synth writes is consistent
+    assert sample.scene == "scene_0000" and sample.metadata["scene_id"]
     assert all(0 <= b.bbox[0] < b.bbox[2] <= sample.width for b in sample.boxes)
