@@ -116,6 +116,8 @@ def _number(value: Any, positive: bool = True) -> float | None:
 
 
 def _kind(attributes: dict[str, Any], vocab: Vocab) -> str | None:
+    if not attributes:
+        return None
     ignored = vocab.classes["ignored_types"]
     for key in TYPE_KEYS:
         value = attributes.get(key)
@@ -166,12 +168,15 @@ def object_fact(box: Box, sample: Sample, frame: Frame, vocab: Vocab) -> ObjectF
         length_m = max(lw, lh) if lw is not None and lh is not None else None
     # A heading attribute is a true compass heading (AIS True_Head in OpenSARShip, the synthetic
     # world's heading on its north-up grid); it wins over an oriented box of an image without a CRS.
-    attr_heading = _number(box.attributes.get("heading_deg"), positive=False)
+    attr_heading = (
+        _number(box.attributes.get("heading_deg"), positive=False) if oc.heading else None
+    )
     if oc.heading and attr_heading is not None and not frame.georeferenced:
         heading, compass = attr_heading % 360.0, True
     measured = box.obox is not None and length_m is not None
+    attrs = box.attributes
     for key in LENGTH_KEYS:
-        value = _number(box.attributes.get(key))
+        value = _number(attrs[key]) if key in attrs else None
         if value is not None:
             length_m, measured = value, True
             break

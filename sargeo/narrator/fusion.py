@@ -17,9 +17,9 @@ from typing import Any
 
 from sargeo.errors import SargeoError
 from sargeo.narrator import a2c, geo, o2s, sa2c
-from sargeo.narrator.facts import SceneFacts, scene_facts
+from sargeo.narrator.facts import SceneFacts, objects_known, scene_facts
 from sargeo.narrator.o2s import Rewriter
-from sargeo.narrator.quality import Checker, Truth, dedup, truth_of
+from sargeo.narrator.quality import Checker, Deduplicator, Truth, truth_of
 from sargeo.narrator.sa2c import CoverFacts
 from sargeo.narrator.text import Candidate, capitalise
 from sargeo.narrator.vocab import Vocab, load_vocab
@@ -30,9 +30,12 @@ DEFAULT_PER_IMAGE = 5
 """Captions per image, as in RSICD."""
 GEO_MAX = 1
 EXTRA = 3
-"""Candidates per branch beyond ``per_image`` (room for the filters and deduplication)."""
+"""Candidates a branch may write beyond ``per_image`` (room for the filters and deduplication)."""
+BATCH = 2
+"""Candidates a branch writes at a time."""
 
 MaskReader = Callable[[str], Any]
+Source = Callable[[int], list[Candidate]]
 
 
 @dataclass(frozen=True)
@@ -107,72 +110,101 @@ class Narrator:
         pier = cover is not None and "pier" in cover.present
         return scene_facts(sample, self.vocab, pier_pixels=pier), cover
 
-    def _pools(
+    def _sources(
         self, facts: SceneFacts, cover: CoverFacts | None, rng: random.Random
-    ) -> dict[str, list[Candidate]]:
-        sample, k = facts.sample, self.config.per_image + EXTRA
-        use = self.config.branches
-        pools: dict[str, list[Candidate]] = {}
-        if "a2c" in use:
-            pools["a2c"] = a2c.captions(facts, self.vocab, rng, k)
-        if "sa2c" in use and cover is not None:
-            pools["sa2c"] = sa2c.captions(cover, facts.frame, self.vocab, rng, k)
+    ) -> dict[str, Source]:
+        """Per branch, a function that writes ``n`` more candidates (branches that apply only)."""
+        sample, vocab, use = facts.sample, self.vocab, self.config.branches
+        out: dict[str, Source] = {}
+        if "a2c" in use and (facts.groups or objects_known(sample)):
+            out["a2c"] = lambda n: a2c.captions(facts, vocab, rng, n)
+        if "sa2c" in use and cover is not None and cover.shares:
+            out["sa2c"] = lambda n: sa2c.captions(cover, facts.frame, vocab, rng, n)
         if "o2s" in use and sample.optical_caption:
-            pools["o2s"] = o2s.captions(sample.optical_caption, self.vocab, rng, k, self.rewriter)
+            text = sample.optical_caption
+            out["o2s"] = lambda n: o2s.captions(text, vocab, rng, n, self.rewriter)
         if "geo" in use:
-            cores: list[Candidate] = []
-            if facts.groups:
-                np_, _, ids = a2c.noun_phrase(facts, self.vocab, rng, "plain")
-                cores.append(Candidate(capitalise(np_), "a2c", ids))
-            for branch in ("sa2c", "o2s"):
-                cores += [c for c in pools.get(branch, [])[:2] if c.text.count(".") == 1]
-            pools["geo"] = geo.captions(sample, facts.frame, self.vocab, rng, 2, cores)
-        if not any(pools.values()) and not facts.groups and "a2c" not in use:
-            pools["a2c"] = a2c.captions(facts, self.vocab, rng, 3)
-        return pools
+
+            def geo_source(n: int) -> list[Candidate]:
+                cores: list[Candidate] = []
+                if facts.groups:
+                    np_, _, ids = a2c.noun_phrase(facts, vocab, rng, "plain")
+                    cores.append(Candidate(capitalise(np_), "a2c", ids))
+                for branch in ("sa2c", "o2s"):
+                    if branch in out:
+                        cores += [c for c in out[branch](1) if c.text.count(".") == 1]
+                return geo.captions(sample, facts.frame, vocab, rng, n, cores)
+
+            out["geo"] = geo_source
+        return out
 
     def caption_facts(self, facts: SceneFacts, cover: CoverFacts | None) -> SampleCaptions:
-        """Captions of a sample whose facts are already known."""
+        """Captions of a sample whose facts are already known.
+
+        Branches take turns; each writes candidates in small batches only when its turn comes, the
+        checker drops bad ones and the deduplicator repeats; a branch that cannot give a new good
+        caption within its budget (``per_image + EXTRA`` candidates) drops out.
+        """
+        per_image = self.config.per_image
         rng = self.rng(facts.sample)
         truth = truth_of(facts, cover)
         rejected: Counter[str] = Counter()
-        pools = {
-            b: self._filter(p, truth, rejected) for b, p in self._pools(facts, cover, rng).items()
-        }
+        sources = self._sources(facts, cover, rng)
+        order = [b for b in BRANCHES if b in sources]
+        only_geo = order == ["geo"]
+        buffers: dict[str, list[Candidate]] = {b: [] for b in order}
+        budget = {b: per_image + EXTRA for b in order}
+        seen = Deduplicator()
         chosen: list[Candidate] = []
         taken: Counter[str] = Counter()
-        order = [b for b in BRANCHES if pools.get(b)]
-        only_geo = order == ["geo"]
-        while len(chosen) < self.config.per_image and any(pools.get(b) for b in order):
-            for branch in order:
-                pool = pools[branch]
+        while len(chosen) < per_image and order:
+            for branch in list(order):
+                if len(chosen) >= per_image:
+                    break
                 if branch == "geo" and taken["geo"] >= GEO_MAX and not only_geo:
-                    pool.clear()
-                while pool and len(chosen) < self.config.per_image:
-                    cand = pool.pop(0)
-                    if dedup([cand], chosen):
-                        chosen.append(cand)
-                        taken[branch] += 1
-                        break
+                    order.remove(branch)
+                    continue
+                cand = self._next(branch, sources, buffers, budget, truth, rejected, seen)
+                if cand is None:
+                    order.remove(branch)
+                    continue
+                chosen.append(cand)
+                taken[branch] += 1
         return SampleCaptions(facts.sample, facts, cover, chosen, rejected)
+
+    def _next(
+        self,
+        branch: str,
+        sources: dict[str, Source],
+        buffers: dict[str, list[Candidate]],
+        budget: dict[str, int],
+        truth: Truth,
+        rejected: Counter[str],
+        seen: Deduplicator,
+    ) -> Candidate | None:
+        """The branch's next good, new candidate, writing more while its budget lasts."""
+        buffer = buffers[branch]
+        while True:
+            if not buffer:
+                if budget[branch] <= 0:
+                    return None
+                batch = sources[branch](min(BATCH, budget[branch]))
+                budget[branch] -= BATCH
+                if not batch:
+                    return None
+                buffer.extend(batch)
+            cand = buffer.pop(0)
+            problem = self.checker.problem(cand.text, truth)
+            if problem is not None:
+                contradiction = problem.startswith(("names", "states"))
+                rejected["contradiction" if contradiction else problem] += 1
+            elif seen.add(cand.text):
+                return cand
 
     def caption(self, sample: Sample) -> SampleCaptions:
         """Captions of one sample (reads its mask when it has one)."""
         facts, cover = self.facts(sample)
         return self.caption_facts(facts, cover)
-
-    def _filter(
-        self, pool: list[Candidate], truth: Truth, rejected: Counter[str]
-    ) -> list[Candidate]:
-        kept = []
-        for cand in pool:
-            problem = self.checker.problem(cand.text, truth)
-            if problem is None:
-                kept.append(cand)
-            else:
-                contradiction = problem.startswith(("names", "states"))
-                rejected["contradiction" if contradiction else problem] += 1
-        return dedup(kept)
 
 
 def caption_sample(sample: Sample, config: NarratorConfig | None = None) -> list[str]:

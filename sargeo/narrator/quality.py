@@ -148,19 +148,30 @@ def normalise(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
+class Deduplicator:
+    """Remembers the captions kept so far and tells whether a new one repeats them."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.keys: set[str] = set()
+        self.sets: list[set[str]] = []
+
+    def add(self, text: str) -> bool:
+        """Keep ``text`` unless it is an exact or near duplicate; True when kept."""
+        key = normalise(text)
+        if key in self.keys:
+            return False
+        words = set(key.split())
+        if any(len(words & s) / max(1, len(words | s)) >= NEAR_DUPLICATE for s in self.sets):
+            return False
+        self.keys.add(key)
+        self.sets.append(words)
+        return True
+
+
 def dedup(candidates: list[Candidate], kept: list[Candidate] | None = None) -> list[Candidate]:
     """Drop exact and near duplicates (of each other and of ``kept``), keeping the first."""
-    seen = {normalise(c.text) for c in kept or []}
-    sets = [set(normalise(c.text).split()) for c in kept or []]
-    out: list[Candidate] = []
-    for cand in candidates:
-        key = normalise(cand.text)
-        if key in seen:
-            continue
-        words = set(key.split())
-        if any(len(words & s) / max(1, len(words | s)) >= NEAR_DUPLICATE for s in sets):
-            continue
-        seen.add(key)
-        sets.append(words)
-        out.append(cand)
-    return out
+    seen = Deduplicator()
+    for cand in kept or []:
+        seen.add(cand.text)
+    return [cand for cand in candidates if seen.add(cand.text)]

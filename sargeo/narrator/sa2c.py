@@ -12,6 +12,7 @@ import math
 import random
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ SPREAD_STD = 0.6
 """A centred class is 'spread' when its spread along both axes reaches this share of a uniform one."""
 COAST_SHARE = 0.6
 MAX_READ_SIDE = 4096
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -118,44 +120,72 @@ def cover_facts(mask: npt.NDArray[np.integer], classes: dict[int, str], vocab: V
     return CoverFacts(shares, offsets, coast, valid, frozenset(totals))
 
 
+@lru_cache(maxsize=32)
+def _grid(shape: tuple[int, int], step: int, w: int, h: int) -> tuple[FloatArray, FloatArray]:
+    """Pixel-centre offsets from the image centre of a strided grid (flattened x and y)."""
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
+    return ((xs + 0.5) * step - w / 2.0).ravel(), ((ys + 0.5) * step - h / 2.0).ravel()
+
+
+def _labels(small: npt.NDArray[np.integer], table: dict[int, int]) -> npt.NDArray[np.intp]:
+    """Index of each pixel's named surface (-1: nodata or unnamed), via a lookup table."""
+    lo, hi = min(table), max(table)
+    flat = small.ravel().astype(np.int64)
+    if hi - lo < 65536:
+        lut = np.full(hi - lo + 2, -1, dtype=np.intp)  # last slot: outside [lo, hi]
+        for value, index in table.items():
+            lut[value - lo] = index
+        pos = np.where((flat >= lo) & (flat <= hi), flat - lo, hi - lo + 1)
+        return lut[pos]
+    out = np.full(flat.shape, -1, dtype=np.intp)
+    for value, index in table.items():
+        out[flat == value] = index
+    return out
+
+
 def _relations(
     mask: npt.NDArray[np.integer], surface_of: dict[int, str | None], shares: dict[str, float]
 ) -> tuple[dict[str, tuple[float, float] | None], tuple[str, ...]]:
     h, w = mask.shape
+    keys = list(shares)
+    if not keys:
+        return {}, ()
     step = max(1, math.ceil(max(h, w) / REL_SIDE))
     small = mask[::step, ::step]
-    ys, xs = np.mgrid[0 : small.shape[0], 0 : small.shape[1]]
-    xs = (xs + 0.5) * step - w / 2.0
-    ys = (ys + 0.5) * step - h / 2.0
-    layers = {key: np.isin(small, [v for v, k in surface_of.items() if k == key]) for key in shares}
+    xs, ys = _grid(small.shape, step, w, h)
+    table = {v: keys.index(k) for v, k in surface_of.items() if k in shares}
+    labels = _labels(small, table)
+    named = labels >= 0
+    ids, lx, ly = labels[named], xs[named], ys[named]
+    k = len(keys)
+    n = np.bincount(ids, minlength=k).astype(np.float64)
+    sx, sy = np.bincount(ids, lx, k), np.bincount(ids, ly, k)
+    sxx, syy = np.bincount(ids, lx * lx, k), np.bincount(ids, ly * ly, k)
     offsets: dict[str, tuple[float, float] | None] = {}
-    for key, layer in layers.items():
-        n = int(layer.sum())
-        if n == 0:
+    for i, key in enumerate(keys):
+        if n[i] == 0 or shares[key] >= UNIFORM:
             offsets[key] = None
             continue
-        lx, ly = xs[layer], ys[layer]
-        ox, oy = float(lx.sum()) / n, float(ly.sum()) / n
-        if shares[key] >= UNIFORM:
-            offsets[key] = None
-        elif math.hypot(ox / (w / 2.0), oy / (h / 2.0)) > WHERE_OFFSET:
-            offsets[key] = (ox, oy)
-        else:
-            spread = min(float(lx.std()) / w, float(ly.std()) / h) * math.sqrt(12.0)
-            offsets[key] = None if spread >= SPREAD_STD else (0.0, 0.0)
+        ox, oy = sx[i] / n[i], sy[i] / n[i]
+        if math.hypot(ox / (w / 2.0), oy / (h / 2.0)) > WHERE_OFFSET:
+            offsets[key] = (float(ox), float(oy))
+            continue
+        std_x = math.sqrt(max(sxx[i] / n[i] - ox * ox, 0.0))
+        std_y = math.sqrt(max(syy[i] / n[i] - oy * oy, 0.0))
+        spread = min(std_x / w, std_y / h) * math.sqrt(12.0)
+        offsets[key] = None if spread >= SPREAD_STD else (0.0, 0.0)
     coast: list[str] = []
-    water = layers.get("water")
-    if water is not None and water.any() and not water.all():
-        from scipy.ndimage import binary_dilation
+    if "water" in keys and len(keys) > 1:
+        water = (labels == keys.index("water")).reshape(small.shape)
+        if water.any() and not water.all():
+            from scipy.ndimage import binary_dilation
 
-        band = max(1, round(COAST_BAND * max(small.shape)))
-        shore = binary_dilation(water, iterations=band) & ~water
-        for key, layer in layers.items():
-            n = int(layer.sum())
-            if key in ("water", "land") or n == 0:
-                continue
-            if float((layer & shore).sum()) / n >= COAST_SHARE:
-                coast.append(key)
+            band = max(1, round(COAST_BAND * max(small.shape)))
+            shore = (binary_dilation(water, iterations=band) & ~water).ravel()
+            on_shore = np.bincount(labels[shore & named], minlength=k)
+            for i, key in enumerate(keys):
+                if key not in ("water", "land") and n[i] and on_shore[i] / n[i] >= COAST_SHARE:
+                    coast.append(key)
     return offsets, tuple(coast)
 
 

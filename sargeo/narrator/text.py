@@ -58,9 +58,15 @@ def join_list(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+_SPACES = re.compile(r"\s+")
+_SPACE_BEFORE = re.compile(r"\s+([,.;:)])")
+_DOUBLE = re.compile(r"([,;])\1+")
+_COMMA_STOP = re.compile(r",\s*\.")
+
+
 def tidy(text: str) -> str:
     """Collapse doubled spaces and spaces before punctuation."""
-    text = re.sub(r"\s+", " ", text).strip()
-    text = re.sub(r"\s+([,.;:)])", r"\1", text)
-    text = re.sub(r"([,;])\1+", r"\1", text)
-    return re.sub(r",\s*\.", ".", text)
+    text = _SPACES.sub(" ", text).strip()
+    text = _SPACE_BEFORE.sub(r"\1", text)
+    text = _DOUBLE.sub(r"\1", text)
+    return _COMMA_STOP.sub(".", text)

@@ -122,6 +122,8 @@ def test_captions_are_grounded(scene: tuple[Sample, np.ndarray | None]) -> None:
         text = cand.text
         assert named_classes(text) <= set(truth) | surfaces, text
         for cls, lo, hi in stated_counts(text):
+            if cls in surfaces and cls not in truth:
+                continue  # a pier in the mask only: 'along a pier' has no count to check
             assert lo <= truth[cls] <= hi, (text, dict(truth))
         if cand.branch != "a2c":
             continue
