@@ -104,6 +104,7 @@ def _run_synth(args: argparse.Namespace) -> int:
         k_texture=not args.no_k_texture,
         block=args.block,
         backscatter=Path(args.backscatter) if args.backscatter else None,
+        workers=args.workers,
     )
     result = generate(
         Path(args.output),
@@ -239,6 +240,7 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-k-texture", action="store_true", help="Gamma speckle only on the sea")
     p.add_argument("--block", type=int, default=1024, metavar="PX", help="block size (x256)")
+    p.add_argument("--workers", type=int, default=2, help="blocks rendered in parallel threads")
     p.add_argument(
         "--backscatter", default=None, metavar="JSON", help="backscatter table to use instead"
     )

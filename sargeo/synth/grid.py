@@ -41,7 +41,7 @@ class Grid:
 
     def window_transform(self, window: Window) -> Affine:
         """Transform of a window's own top-left pixel."""
-        return self.transform * Affine.translation(window.col, window.row)
+        return self.transform @ Affine.translation(window.col, window.row)
 
     def window_bounds(self, window: Window) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) of a window."""

@@ -391,7 +391,7 @@ def make_layout(
     if rng.uniform() < 0.85:
         sea, seaward = _coast(rng, grid)
         shapely.prepare(sea)
-        for _ in range(stratified_count(1 / 150.0, sea.area / 1e6, rng)):
+        for _ in range(stratified_count(1 / 1500.0, sea.area / 1e6, rng)):
             p = _point_in(rng, grid, sea)
             if p is not None and sea.boundary.distance(p) > 1000.0:
                 r = rng.uniform(150.0, min(1500.0, 0.1 * grid.extent_m))
@@ -401,7 +401,7 @@ def make_layout(
     rivers = _rivers(rng, grid, land, sea, coast)
     water = shapely.union_all([sea, *rivers])
     lakes: list[Polygon] = []
-    for _ in range(stratified_count(1 / 80.0, area_km2, rng) + int(sea.is_empty)):
+    for _ in range(stratified_count(1 / 150.0, area_km2, rng) + int(sea.is_empty)):
         p = _point_in(rng, grid, land)
         if p is None:
             continue

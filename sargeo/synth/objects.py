@@ -103,7 +103,7 @@ def rasterise_patch(grid: Grid, geom: BaseGeometry) -> tuple[int, int, npt.NDArr
     col1, row1 = min(math.ceil(c1) + 1, grid.size), min(math.ceil(r1) + 1, grid.size)
     if col1 <= col0 or row1 <= row0:
         return 0, 0, np.zeros((0, 0), bool)
-    transform = grid.transform * Affine.translation(col0, row0)
+    transform = grid.transform @ Affine.translation(col0, row0)
     pix = rasterize(
         [(geom, 1)], out_shape=(row1 - row0, col1 - col0), transform=transform,
         all_touched=True, dtype="uint8",

@@ -37,18 +37,25 @@ class Optical:
     def render(self, block: Block) -> npt.NDArray[np.uint8]:
         """RGB of a block as a (3, height, width) uint8 array."""
         m = block.mask
-        rgb = self.rgb[m]
-        for value, palette in self.palettes.items():
-            where = m == value
-            if where.any():
-                idx = np.minimum(
-                    (block.region_u[where] * len(palette)).astype(np.int64), len(palette) - 1
-                )
-                rgb[where] = palette[idx]
-        shade = 1.0 + self.amp[m] * block.texture
+        shade = self.amp[m]
+        shade *= block.texture
+        shade += np.float32(1.0)
         shade[block.edge & (m == self.farmland)] *= np.float32(HEDGE_DARKENING)
-        rgb *= shade[..., None]
+        regions = [(m == value, palette) for value, palette in self.palettes.items()]
+        regions = [(where, palette) for where, palette in regions if where.any()]
+        picks = [
+            np.minimum((block.region_u[where] * len(p)).astype(np.int64), len(p) - 1)
+            for where, p in regions
+        ]
         foam = (block.wake == WAKE_TURBULENT) & (m == self.sea)
-        if foam.any():
-            rgb[foam] += np.float32(FOAM_BLEND) * (np.float32(245.0) - rgb[foam])
-        return np.clip(rgb, 0, 255).astype(np.uint8).transpose(2, 0, 1)
+        out = np.empty((3, *m.shape), np.uint8)
+        for c in range(3):
+            channel = self.rgb[:, c][m]
+            for (where, palette), pick in zip(regions, picks, strict=True):
+                channel[where] = palette[pick, c]
+            channel *= shade
+            if foam.any():
+                channel[foam] += np.float32(FOAM_BLEND) * (np.float32(245.0) - channel[foam])
+            np.clip(channel, 0, 255, out=channel)
+            out[c] = channel
+        return out

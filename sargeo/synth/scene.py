@@ -7,7 +7,8 @@ size, so runs are reproducible and scenes can be regenerated one at a time.
 from __future__ import annotations
 
 import sys
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ class SynthOptions:
     k_texture: bool = True
     block: int = 1024
     backscatter: Path | None = None
+    workers: int = 2
 
 
 def check_options(options: SynthOptions) -> None:
@@ -70,6 +72,8 @@ def check_options(options: SynthOptions) -> None:
         raise SargeoError(f"--looks must be positive, got {options.looks}")
     if options.block < 256 or options.block % 256:
         raise SargeoError(f"--block must be a positive multiple of 256 px, got {options.block}")
+    if options.workers < 1:
+        raise SargeoError(f"--workers must be at least 1, got {options.workers}")
     if not 0 <= options.seed < 2**63:
         raise SargeoError(f"--seed must be a non-negative integer, got {options.seed}")
 
@@ -210,10 +214,23 @@ def write_scene(scene: Scene, folder: Path, bar: tqdm | None = None) -> dict[str
     """Write all outputs of ``scene`` into ``folder`` (which must exist); returns scene.json."""
     grid = scene.grid
     counts = np.zeros(256, np.int64)
-    with open_rasters(folder, grid, _sar_tags(scene), scene.classes) as rasters:
-        for window in grid.blocks(scene.options.block):
-            block, sar, rgb = render_block(scene, window)
-            rasters.write(window, sar, rgb, block.mask)
+    with (
+        open_rasters(folder, grid, _sar_tags(scene), scene.classes) as rasters,
+        ThreadPoolExecutor(max_workers=scene.options.workers) as pool,
+    ):
+        pending: deque[Future[tuple[Block, Any, Any]]] = deque()
+        windows = iter(grid.blocks(scene.options.block))
+        while True:
+            # at most workers + 1 blocks in flight: memory stays bounded, writes stay in order
+            while len(pending) <= scene.options.workers:
+                window = next(windows, None)
+                if window is None:
+                    break
+                pending.append(pool.submit(render_block, scene, window))
+            if not pending:
+                break
+            block, sar, rgb = pending.popleft().result()
+            rasters.write(block.window, sar, rgb, block.mask)
             counts += np.bincount(block.mask.ravel(), minlength=256)
             if bar is not None:
                 bar.update(1)
