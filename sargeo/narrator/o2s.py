@@ -75,22 +75,30 @@ class RuleRewriter:
         low = tok.lower()
         return low in self._drop or ("-" in low and any(p in self._drop for p in low.split("-")))
 
-    def rewrite(self, caption: str, rng: random.Random) -> str:
-        """Drop colour/spectral words, add backscatter words to surfaces, fix articles."""
+    def _kept_tokens(self, caption: str) -> list[str]:
+        """Tokens after the phrase rules, without colour/spectral words (and their tone words)."""
         text = caption
         for pattern, repl in self._phrases:
             text = pattern.sub(repl, text)
-        rules = self.vocab.o2s
-        surfaces: dict[str, str] = rules["surfaces"]
-        sar_words = frozenset(rules["sar_adjectives"])
-        boundary = frozenset(rules["boundary"])
         raw = tokens(text)
-        toks = [
+        return [
             t
             for i, t in enumerate(raw)
             if not self._dropped(t)
             and not (t.lower() in TONE and i + 1 < len(raw) and self._dropped(raw[i + 1]))
         ]
+
+    def strip_colours(self, text: str) -> str:
+        """Only drop colour and spectral words (used on a model's rewrite)."""
+        return _sentence_case(detokenise(_fix_articles(self._kept_tokens(text))))
+
+    def rewrite(self, caption: str, rng: random.Random) -> str:
+        """Drop colour/spectral words, add backscatter words to surfaces, fix articles."""
+        rules = self.vocab.o2s
+        surfaces: dict[str, str] = rules["surfaces"]
+        sar_words = frozenset(rules["sar_adjectives"])
+        boundary = frozenset(rules["boundary"])
+        toks = self._kept_tokens(caption)
         out: list[str] = []
         seen: set[str] = set()
         for i, tok in enumerate(toks):
