@@ -14,8 +14,8 @@ from sargeo.narrator.text import Candidate, article, capitalise, fill, join_list
 from sargeo.narrator.vocab import Vocab
 
 BRANCH = "a2c"
-MAX_CLASSES = 4
-"""Classes named in one caption, largest count first."""
+MAX_CLASSES = 3
+"""Classes named in one caption, largest count first (keeps captions short, as in the paper)."""
 DETAILS = ("position", "arrangement", "size", "heading", "sar", "plain")
 
 
@@ -166,7 +166,7 @@ def noun_phrase(
     for g in groups[1:]:
         # other classes get a position only where it adds something: not 'scattered', not a repeat
         key = place_key(g)
-        fresh = key not in used and key != ("scattered",)
+        fresh = key not in used and key != ("scattered",) and first != "plain"
         used.add(key)
         clauses.append(
             group_clause(

@@ -94,7 +94,7 @@ def facts(sample: Sample, frame: Frame, vocab: Vocab) -> dict[str, str]:
     for key in SENSOR_KEYS:
         value = sample.metadata.get(key)
         if isinstance(value, str) and value.strip():
-            out["sensor"] = value.strip()
+            out["sensor"] = value.split("(")[0].strip() or value.strip()  # no parenthesised notes
             break
     when = _date(sample, vocab)
     if when:

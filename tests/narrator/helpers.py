@@ -6,8 +6,13 @@ trust the code it tests: it knows the English count words and the bands the voca
 
 from __future__ import annotations
 
+import random
 import re
+from collections import Counter
 
+from sargeo.narrator import qa
+from sargeo.narrator.facts import cell_of
+from sargeo.narrator.fusion import SampleCaptions
 from sargeo.narrator.vocab import load_vocab
 from sargeo.records import Box, Sample, Tile, Window
 
@@ -133,3 +138,55 @@ def sample(boxes: list[Box], size: int = 512, tile: Tile | None = None, **kw: ob
         tile=tile,
         **kw,
     )  # type: ignore[arg-type]
+
+
+PIER_PHRASES = re.compile(r"(?:moored|berthed) (?:along|at) (?:a pier|(?:one of )?the piers|piers)")
+
+
+def segments(text: str, nouns: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """(class, text up to the next class noun) for each class noun in a caption."""
+    nouns = nouns or class_nouns()
+    low = PIER_PHRASES.sub("moored", text.lower())
+    matches = list(re.finditer(rf"\b({_alt(nouns)})\b", low))
+    ends = [m.start() for m in matches[1:]] + [len(low)] if matches else []
+    return [(nouns[m.group(1)], low[m.end() : end]) for m, end in zip(matches, ends, strict=True)]
+
+
+def assert_grounded(result: SampleCaptions) -> None:
+    """Every caption names only present classes, states true counts and true positions, and the
+    count answers equal the ground truth."""
+    vocab = load_vocab()
+    sample = result.sample
+    nouns = class_nouns()
+    truth = Counter(vocab.object_class(b.cls).key for b in sample.boxes)
+    surfaces = result.cover.present if result.cover else frozenset()
+    cells: dict[str, set[tuple[int, int]]] = {}
+    for b in sample.boxes:
+        if b.obox:
+            x, y = b.obox[0], b.obox[1]
+        else:
+            x, y = (b.bbox[0] + b.bbox[2]) / 2, (b.bbox[1] + b.bbox[3]) / 2
+        key = vocab.object_class(b.cls).key
+        cells.setdefault(key, set()).add(cell_of(x, y, sample.width, sample.height))
+    for cand in result.captions:
+        text = cand.text
+        assert named_classes(text, nouns) <= set(truth) | surfaces, text
+        for cls, lo, hi in stated_counts(text, nouns):
+            if cls in surfaces and cls not in truth:
+                continue  # a pier in the mask only: 'along a pier' has no count to check
+            assert lo <= truth[cls] <= hi, (text, dict(truth))
+        if cand.branch != "a2c":
+            continue
+        for cls, segment in segments(text, nouns):
+            said = {cell for cell, phrases in CELLS.items() if any(p in segment for p in phrases)}
+            if len(cells.get(cls, ())) == 1:
+                assert said <= cells[cls], (text, cls, cells[cls])
+            else:
+                assert not said, (text, cls, cells.get(cls))
+    pairs = qa.pairs(result.facts, result.cover, vocab, random.Random(0))
+    for group in result.facts.groups:
+        noun = vocab.object_class(group.cls).plural[0]
+        answers = [
+            p.answer for p in pairs if p.type == "count" and f" {noun} " in f" {p.question} "
+        ]
+        assert answers == [str(truth[group.cls])], (group.cls, answers)
