@@ -10,7 +10,7 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	$(VENV)/bin/sargeo demo -o demo-out
+	$(VENV)/bin/sargeo demo -o demo-out --overwrite
 
 lint: setup
 	$(VENV)/bin/ruff check sargeo tests benchmarks scripts qgis_plugin

@@ -117,6 +117,13 @@ def _run_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_demo(args: argparse.Namespace) -> int:
+    from sargeo.demo import run_demo
+
+    print(run_demo(Path(args.output), overwrite=args.overwrite, progress=not args.quiet))
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------------
 
 
@@ -249,6 +256,14 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run_synth)
 
 
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="the whole chain on the built-in sample")
+    p.add_argument("-o", "--output", default="demo-out", metavar="DIR", help="output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_run_demo)
+
+
 def _add_unbuilt(sub: argparse._SubParsersAction, name: str, help_text: str) -> None:
     p = sub.add_parser(name, help=f"{help_text} (not built yet)")
     p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -273,6 +288,7 @@ BUILDERS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "synth": _add_synth,
     "tile": _add_tile,
     "narrate": _add_narrate,
+    "demo": _add_demo,
 }
 
 
