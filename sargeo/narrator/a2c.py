@@ -8,6 +8,7 @@ heading, SAR appearance) varies the wording. All words come from the vocabulary 
 from __future__ import annotations
 
 import random
+import re
 
 from sargeo.narrator.facts import GroupFact, ObjectFact, SceneFacts, objects_known
 from sargeo.narrator.text import Candidate, article, capitalise, fill, join_list, pick, tidy
@@ -16,6 +17,8 @@ from sargeo.narrator.vocab import Vocab
 BRANCH = "a2c"
 MAX_CLASSES = 3
 """Classes named in one caption, largest count first (keeps captions short, as in the paper)."""
+MAX_KINDS = 2
+"""Object types named in one clause; more become 'and other types'."""
 DETAILS = ("position", "arrangement", "size", "heading", "sar", "plain")
 
 
@@ -87,7 +90,10 @@ def _kind_words(group: GroupFact) -> tuple[list[str], str]:
     complete = all(o.kind for o in group.objects)
     if len(kinds) == 1 and complete:
         return [kinds[0]], ""
-    return [], f" ({join_list(kinds if complete else [*kinds, 'other'])} types)"
+    named = (
+        kinds[:MAX_KINDS] if complete and len(kinds) <= MAX_KINDS else [*kinds[:MAX_KINDS], "other"]
+    )
+    return [], f" ({join_list(named)} types)"
 
 
 def _same_heading(objects: tuple[ObjectFact, ...]) -> float | None:
@@ -175,7 +181,7 @@ def noun_phrase(
         )
     be = "is" if len(groups) == 1 and groups[0].count == 1 else "are"
     ids = tuple(o.source_id for g in groups for o in g.objects if o.source_id)
-    if len(clauses) > 1 and any("," in c for c in clauses):
+    if len(clauses) > 1 and any("," in re.sub(r"\([^)]*\)", "", c) for c in clauses):
         return "; ".join(clauses[:-1]) + "; and " + clauses[-1], be, ids
     return join_list(clauses), be, ids
 
