@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import rasterio
 from matplotlib.axes import Axes
+from PIL import Image
 from rasterio.errors import NotGeoreferencedWarning
 
 REPO = Path(__file__).resolve().parents[1]
@@ -116,6 +117,10 @@ def main() -> None:
         fig = figure(found)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(args.output, dpi=80)
+    # a 64-colour palette keeps the PNG small (grey images, orange boxes, black text)
+    Image.open(args.output).convert("RGB").quantize(64, method=Image.Quantize.FASTOCTREE).save(
+        args.output, optimize=True
+    )
     for title, _, captions in found:
         print(title)
         for c in captions:
