@@ -14,9 +14,10 @@ Usage::
     .venv/bin/python benchmarks/bench_synth_memory.py                   # 4096 and 20000 px
     .venv/bin/python benchmarks/bench_synth_memory.py --sizes 2048 8192  # quicker
 
-Measured on this project's 2-core machine (shared with other work, load average about 3), 2026-11-28:
-20000 px in 258 s with a peak RSS of 557 MB, against 4800 MB of output arrays (ratio 0.12) and
-3200 MB of float32 SAR alone; 4096 px in about 15 s with a peak of 380 MB.
+Measured on this project's 2-core machine (shared with other work, load average 2 to 6), 2026-11-28:
+4096 px in 8.6 s with a peak RSS of 369 MB (192 MB of whole-scene arrays); 20000 px in 264 s with a
+peak of 560 MB against 4578 MB of whole-scene arrays (ratio 0.12; the float32 SAR alone is 3052 MB).
+About 150 MB of each peak are the imports.
 """
 
 from __future__ import annotations

@@ -29,17 +29,21 @@ Output folder layout (stable: ``sargeo.datasets.synthetic`` reads it)::
                               iscrowd 0, segmentation (footprint polygon in pixel coordinates), obox
                               [cx, cy, length, width, angle_deg] in pixels (angle: heading clockwise
                               from image up, as `sargeo.records.Box.obox`), attributes (class,
-                              length_m, width_m, heading_deg, and per class: moored, under_way, wake,
-                              ship_type, speed_kn...).
+                              length_m, width_m, heading_deg, point_target, and per class: ships
+                              ship_type, status (moored | anchored | under_way), moored, under_way,
+                              speed_kn, wake; aircraft parked; tanks diameter_m; slicks source...).
         objects.gpkg          layer "objects": one polygon feature per COCO annotation (same "id"), the
                               footprint in the scene CRS, with category, category_id, bbox_x/y/w/h,
-                              obox columns (cx, cy, length_px, width_px, angle_deg), the attributes
-                              and lon/lat of the centroid.
+                              area_px, obox columns (cx, cy, length_px, width_px, angle_deg),
+                              attributes (the COCO attributes as JSON), one column per class-specific
+                              attribute (text, or a number with NaN where absent; booleans as 0/1),
+                              and lon/lat of the centroid (EPSG:4326).
         scene.json            scene parameters: id, seed, size, pixel_spacing, crs (EPSG:326xx/327xx),
                               transform (a, b, c, d, e, f), bounds, centre_lonlat, units,
                               polarisations, looks, k_texture, incidence (near, far, reference), pass,
-                              look_side, acquisition_start_time, sensor, classes (value -> name),
-                              class_pixels (value -> count), object_counts, files.
+                              look_side, acquisition_start_time, sensor, speckle,
+                              backscatter_sha256, classes (value -> name), class_pixels (value ->
+                              count), object_counts, layout_counts (rivers, harbours...), files.
 
 Pixel convention: pixel (col, row) covers x in [col, col + 1), y in [row, row + 1); COCO boxes use it.
 """

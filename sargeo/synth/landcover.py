@@ -29,6 +29,8 @@ STREAM_BARE = 2
 STREAM_PARCEL = 3
 STREAM_URBAN = 5
 STREAM_TEXTURE = 8
+ZONE_GAIN = 0.62
+"""Roughness of the forest and bare-soil zone fields (ragged edges, not ellipses)."""
 OCTAVE_BINS = tuple(2.0**k for k in range(1, 11))
 """Cells (px) of the shared value-noise octaves that every class texture is mixed from."""
 
@@ -120,8 +122,13 @@ class Rasteriser:
         if not land_possible:
             return mask
         f = self.layout.fields
-        forest = noise.fbm(self.seed, STREAM_FOREST, window, f.zone_cell_px, 4) > f.forest_threshold
-        bare = noise.fbm(self.seed, STREAM_BARE, window, f.zone_cell_px * 0.7, 4) > f.bare_threshold
+        cell = f.zone_cell_px
+        forest = (
+            noise.fbm(self.seed, STREAM_FOREST, window, cell, 6, ZONE_GAIN) > f.forest_threshold
+        )
+        bare = (
+            noise.fbm(self.seed, STREAM_BARE, window, cell * 0.7, 6, ZONE_GAIN) > f.bare_threshold
+        )
         mask[bare] = self.v["bare_soil"]
         mask[forest] = self.v["forest"]
         return mask
@@ -169,8 +176,8 @@ class Rasteriser:
         keep = ~street
         rows, cols, fu, fv = rows[keep], cols[keep], fu[keep], fv[keep]
         bu, bv = bu[keep].astype(np.int64), bv[keep].astype(np.int64)
-        block.region[rows, cols] = noise.hash_normal(self.seed, STREAM_URBAN, bu, bv)
-        block.region_u[rows, cols] = noise.hash_uniform(self.seed, STREAM_URBAN + 1, bu, bv)
+        block.region[rows, cols] = noise.region_values(self.seed, STREAM_URBAN, bu, bv, True)
+        block.region_u[rows, cols] = noise.region_values(self.seed, STREAM_URBAN + 1, bu, bv, False)
         a = math.radians(f.urban_angle_deg)
         ca, sa = math.cos(a), math.sin(a)
         gain = np.zeros(rows.size, np.float32)
@@ -194,11 +201,17 @@ class Rasteriser:
         pw, ph = f.parcel_size_px
         u, v = self._grid_coords(rows, cols, block.window, f.parcel_angle_deg)
         strip = np.floor(v / ph).astype(np.int64)
-        width = pw * (0.6 + 0.8 * noise.hash_uniform(self.seed, STREAM_PARCEL, strip))
-        shifted = u + noise.hash_uniform(self.seed, STREAM_PARCEL + 1, strip) * pw
+        zero = np.zeros_like(strip)
+        width = pw * (0.6 + 0.8 * noise.region_values(self.seed, STREAM_PARCEL, strip, zero, False))
+        offset = noise.region_values(self.seed, STREAM_PARCEL + 1, strip, zero, False) * pw
+        shifted = u + offset
         idx = np.floor(shifted / width).astype(np.int64)
-        block.region[rows, cols] = noise.hash_normal(self.seed, STREAM_PARCEL + 2, strip, idx)
-        block.region_u[rows, cols] = noise.hash_uniform(self.seed, STREAM_PARCEL + 3, strip, idx)
+        block.region[rows, cols] = noise.region_values(
+            self.seed, STREAM_PARCEL + 2, strip, idx, True
+        )
+        block.region_u[rows, cols] = noise.region_values(
+            self.seed, STREAM_PARCEL + 3, strip, idx, False
+        )
         block.edge[rows, cols] = ((shifted - idx * width) < 1.0) | ((v - strip * ph) < 1.0)
 
     def _roads(self, mask: npt.NDArray[np.uint8], window: Window) -> None:

@@ -54,6 +54,23 @@ def hash_normal(seed: int, stream: int, *keys: npt.ArrayLike) -> npt.NDArray[np.
     return np.asarray(ndtri(hash_uniform(seed, stream, *keys)), dtype=np.float64)
 
 
+def region_values(
+    seed: int, stream: int, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64], normal: bool
+) -> npt.NDArray[np.float32]:
+    """`hash_normal` (or `hash_uniform`) of integer region keys (a, b), hashed once per region.
+
+    The keys of a block span a small range, so a table over that range is hashed and gathered; the
+    values are those of hashing every pixel.
+    """
+    if a.size == 0:
+        return np.zeros(a.shape, np.float32)
+    a0, b0 = int(a.min()), int(b.min())
+    ka = np.arange(a0, int(a.max()) + 1)[:, None]
+    kb = np.arange(b0, int(b.max()) + 1)[None, :]
+    table = (hash_normal if normal else hash_uniform)(seed, stream, ka, kb).astype(np.float32)
+    return table[a - a0, b - b0]
+
+
 def _smoothstep(t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return t * t * (3.0 - 2.0 * t)
 
@@ -134,16 +151,19 @@ def value_noise_at(
     return top
 
 
-def _octaves(cell: float, octaves: int) -> list[tuple[int, float, float]]:
+def _octaves(cell: float, octaves: int, gain: float = 0.5) -> list[tuple[int, float, float]]:
     """(octave index, amplitude, cell) of each octave whose cell is at least one pixel."""
-    out = [(k, 0.5**k, cell / 2**k) for k in range(octaves) if cell / 2**k >= 1.0]
+    out = [(k, gain**k, cell / 2**k) for k in range(octaves) if cell / 2**k >= 1.0]
     return out or [(0, 1.0, max(cell, 1.0))]
 
 
-def fbm(seed: int, stream: int, window: Window, cell: float, octaves: int = 3) -> FloatArray:
-    """Fractal (multi-octave) value noise with unit variance; octaves halve the cell and amplitude."""
+def fbm(
+    seed: int, stream: int, window: Window, cell: float, octaves: int = 3, gain: float = 0.5
+) -> FloatArray:
+    """Fractal (multi-octave) value noise with unit variance; each octave halves the cell and
+    multiplies the amplitude by ``gain`` (higher gain: rougher)."""
     total = np.zeros((window.height, window.width), np.float32)
-    parts = _octaves(cell, octaves)
+    parts = _octaves(cell, octaves, gain)
     for k, amp, c in parts:
         total += np.float32(amp) * value_noise(seed, stream * 16 + k, window, c)
     return total / np.float32(np.sqrt(sum(a * a for _, a, _ in parts)))

@@ -57,3 +57,15 @@ def test_hash_is_deterministic_and_uniform() -> None:
     assert ((u > 0) & (u < 1)).all()
     assert float(u.mean()) == pytest.approx(0.5, abs=0.01)
     assert not np.array_equal(u, noise.hash_uniform(1, 3, i, j))
+
+
+def test_region_values_equal_hashing_every_pixel() -> None:
+    rng = np.random.default_rng(1)
+    a = rng.integers(-40, 40, 5000)
+    b = rng.integers(100, 130, 5000)
+    np.testing.assert_allclose(
+        noise.region_values(9, 3, a, b, normal=True), noise.hash_normal(9, 3, a, b), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        noise.region_values(9, 3, a, b, normal=False), noise.hash_uniform(9, 3, a, b), rtol=1e-6
+    )
