@@ -9,6 +9,7 @@ sea) and assert that the same checks fail them, so the tolerances cannot be too 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 
 from sargeo.errors import SargeoError
 from sargeo.synth import realism_check as C
+from sargeo.synth.scene import SynthOptions, generate
 from sargeo.synth.tables import load_classes
 
 
@@ -97,3 +99,103 @@ def test_real_references_are_physically_plausible(real: dict[str, float]) -> Non
     assert real["sea_vh_db"] < real["sea_vv_db"] < -10
     assert 3 < real["land_enl"] < 15 and 3 < real["sea_enl"] < 15  # multi-look GRD
     assert 15 < real["ship_peak_db"] < 40 and 10 < real["display_ship_db"] < 30
+
+
+# --- the synthetic world against the real references --------------------------------------------
+
+SEEDS = (0, 1)
+"""Two seeds x 4 scenes of 1024 px: about 50 ships at sea (chips), all classes, 2-3 s per seed."""
+SCENES_PER_SEED = 4
+SIZE = 1024
+
+KNOWN_GAPS = {
+    "speckle_corr": (
+        "sargeo.synth draws speckle independently per pixel (lag-1 correlation 0); real Sentinel-1 "
+        "GRD speckle is correlated (about 0.6: 20 m resolution on 10 m pixels). A code change in "
+        "sargeo.synth.physics (speckle at the resolution cell), not a number in backscatter.json"
+    ),
+}
+"""Statistics the synthetic world is known to miss, with the reason; strict xfail flags the fix."""
+
+
+def _generate(root: Path, seeds: tuple[int, ...] = SEEDS, **options: object) -> list[C.SynthScene]:
+    scenes: list[C.SynthScene] = []
+    for seed in seeds:
+        out = root / f"seed{seed}"
+        opts = SynthOptions(size=SIZE, seed=seed, **options)  # type: ignore[arg-type]
+        generate(out, SCENES_PER_SEED, opts, progress=False)
+        scenes += C.load_synth_scenes(out)
+    return scenes
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> list[C.SynthScene]:
+    """The synthetic world as `sargeo synth` makes it (default backscatter.json)."""
+    return _generate(tmp_path_factory.mktemp("realism"))
+
+
+@pytest.fixture(scope="module")
+def synth(world: list[C.SynthScene]) -> dict[str, float]:
+    """The synthetic values of every statistic."""
+    return C.synthetic_stats(world)
+
+
+def _params() -> list[object]:
+    return [
+        pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[k]))
+        if k in KNOWN_GAPS
+        else k
+        for k in C.TOLERANCES
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", _params())
+def test_synthetic_statistic_is_within_tolerance_of_real_sar(
+    key: str, real: dict[str, float], synth: dict[str, float]
+) -> None:
+    (check,) = (c for c in C.compare(real, synth) if c.key == key)
+    t = check.tolerance
+    assert check.passed, (
+        f"{t.label}: synthetic {check.synth:.2f} vs real {check.real:.2f}, "
+        f"tolerance {t.limit:g} {t.unit} ({t.why})"
+    )
+
+
+def _failing(real: dict[str, float], scenes: list[C.SynthScene]) -> set[str]:
+    return {c.key for c in C.compare(real, C.synthetic_stats(scenes)) if not c.passed}
+
+
+def _scaled(scene: C.SynthScene, mask: np.ndarray, db: float) -> C.SynthScene:
+    gain = np.float32(10 ** (db / 10))
+    return replace(
+        scene,
+        vv=np.where(mask, scene.vv * gain, scene.vv),
+        vh=np.where(mask, scene.vh * gain, scene.vh),
+    )
+
+
+@pytest.mark.slow
+def test_water_10_db_too_bright_fails(real: dict[str, float], world: list[C.SynthScene]) -> None:
+    wrong = [_scaled(s, s.mask(kind="water"), 10.0) for s in world]
+    failing = _failing(real, wrong)
+    assert {"water_vv_db", "water_vh_db", "sea_vv_db", "sea_vh_db"} <= failing
+    assert "land_vv_db" not in failing  # the check points at what is wrong
+
+
+@pytest.mark.slow
+def test_ships_10_db_too_dark_fail(real: dict[str, float], world: list[C.SynthScene]) -> None:
+    wrong = [_scaled(s, s.mask(name="ship"), -10.0) for s in world]
+    assert {"ship_peak_db", "ship_top_db", "display_ship_db"} <= _failing(real, wrong)
+
+
+@pytest.mark.slow
+def test_no_speckle_fails(real: dict[str, float], tmp_path: Path) -> None:
+    failing = _failing(real, _generate(tmp_path, SEEDS[:1], speckle=False))
+    assert {"land_enl", "sea_enl", "sea_tail_db"} <= failing
+
+
+@pytest.mark.slow
+def test_single_look_speckle_fails(real: dict[str, float], tmp_path: Path) -> None:
+    failing = _failing(real, _generate(tmp_path, SEEDS[:1], looks=1.0))
+    assert {"land_enl", "sea_enl", "sea_tail_db"} <= failing
