@@ -79,6 +79,10 @@ class Radar:
         self.options = options
         self.sea = np.zeros(256, bool)
         self.sea[classes.value("sea")] = True
+        wake = model.wake
+        self.wake_lut = np.ones(256, np.float32)
+        self.wake_lut[WAKE_TURBULENT] = 10 ** (wake.turbulent_db / 10)
+        self.wake_lut[WAKE_KELVIN] = 10 ** (wake.kelvin_db / 10)
         self.targets = [o for o in objects if o.peak is not None and o.cls in model.point_targets]
         self.peaks = np.array([o.peak for o in self.targets] or np.zeros((0, 2)), dtype=np.int64)
 
@@ -126,17 +130,7 @@ class Radar:
         sea = self.sea[m]
         wake = np.ones(m.shape, np.float32)
         if block.wake.any():
-            lut = np.array(
-                [
-                    1.0,
-                    10 ** (self.model.wake.turbulent_db / 10),
-                    10 ** (self.model.wake.kelvin_db / 10),
-                ]
-                + [1.0] * 253,
-                np.float32,
-            )
-            assert WAKE_TURBULENT == 1 and WAKE_KELVIN == 2
-            wake = np.where(sea, lut[block.wake], np.float32(1.0))
+            wake = np.where(sea, self.wake_lut[block.wake], np.float32(1.0))
         texture = None
         if self.options.k_texture:
             k_pixels = self.luts["k_texture"][m] > 0

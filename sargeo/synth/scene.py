@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from pyproj import Transformer
 from tqdm import tqdm
 
 from sargeo import __version__
@@ -169,8 +170,6 @@ def scene_parameters(scene: Scene, class_pixels: dict[int, int]) -> dict[str, An
     """The content of scene.json."""
     grid = scene.grid
     acq = scene.layout.acquisition
-    from pyproj import Transformer
-
     lon, lat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True).transform(
         grid.x0 + grid.extent_m / 2, grid.y0 - grid.extent_m / 2
     )
