@@ -251,7 +251,7 @@ def _aircraft(p: _Placer) -> None:
             if p.rng.uniform() > fill:
                 continue
             o = -a.apron_length / 2 + (i + 0.5) * slot
-            length = p.rng.uniform(25.0, min(70.0, slot - 3 * p.grid.spacing))
+            length = p.rng.uniform(25.0, max(min(70.0, slot - 3 * p.grid.spacing), 25.0))
             fp = shapes.aircraft(c.x + dx * o, c.y + dy * o, length, a.apron_to_taxiway_deg)
             obj = SceneObject("aircraft", fp, length, 0.95 * length, a.apron_to_taxiway_deg,
                               {"parked": True})  # fmt: skip
