@@ -158,8 +158,8 @@ def load_synth_scene(folder: Path) -> SynthScene:
     for name in ("sar.tif", "mask.tif", "scene.json", "coco.json"):
         if not (folder / name).is_file():
             raise SargeoError(f"{folder}: missing {name} (not a sargeo synth scene folder)")
-    sar = F._read(folder / "sar.tif").astype(np.float32)
-    mask = F._read(folder / "mask.tif")[0].astype(np.uint8)
+    sar = F.read_raster(folder / "sar.tif").astype(np.float32)
+    mask = F.read_raster(folder / "mask.tif")[0].astype(np.uint8)
     try:
         info = json.loads((folder / "scene.json").read_text())
         coco = json.loads((folder / "coco.json").read_text())

@@ -27,7 +27,7 @@ SHIP_RGB = (0, 255, 0)
 """Colour of ship pixels in HRSID's mask PNGs."""
 
 
-def _read(path: Path) -> npt.NDArray[np.generic]:
+def read_raster(path: Path) -> npt.NDArray[np.generic]:
     """All bands of a raster (GeoTIFF, JPG or PNG) as (bands, rows, cols); SargeoError when unreadable."""
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
@@ -67,8 +67,8 @@ def load_sen1floods11(folder: Path, chip: str = "Spain_7370579") -> FloodChip:
     """Read ``<chip>_S1Hand.tif`` (VV, VH in dB) and ``<chip>_LabelHand.tif`` (water mask)."""
     s1_path = folder / f"{chip}_S1Hand.tif"
     label_path = folder / f"{chip}_LabelHand.tif"
-    s1 = _read(s1_path).astype(np.float32)
-    label = _read(label_path)
+    s1 = read_raster(s1_path).astype(np.float32)
+    label = read_raster(label_path)
     if s1.shape[0] < 2:
         raise SargeoError(f"{s1_path}: expected 2 bands (VV, VH), found {s1.shape[0]}")
     if label.shape[1:] != s1.shape[1:]:
@@ -129,8 +129,8 @@ def load_hrsid(folder: Path) -> list[DisplayImage]:
         mask_path = folder / "masks" / f"{path.stem}.png"
         if not mask_path.is_file():
             continue
-        img = _read(path)
-        mask = _read(mask_path)
+        img = read_raster(path)
+        mask = read_raster(mask_path)
         if mask.shape[0] < 3 or mask.shape[1:] != img.shape[1:]:
             raise SargeoError(f"{mask_path}: expected an RGB mask on the grid of {path.name}")
         ship = np.all(mask[:3] == np.array(SHIP_RGB).reshape(3, 1, 1), axis=0)
@@ -169,7 +169,7 @@ def load_opensarship(folder: Path) -> list[ShipChip]:
         raise SargeoError(f"{folder}: no */Patch_Cal/*.tif chip found")
     chips: list[ShipChip] = []
     for path in paths:
-        data = _read(path).astype(np.float32)
+        data = read_raster(path).astype(np.float32)
         scene = path.parent.parent.name
         if data.shape[0] == 2:
             chips.append(ShipChip(path.stem, scene, data[1], data[0]))
