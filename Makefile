@@ -29,6 +29,8 @@ format:
 
 bench: setup
 	$(PY) benchmarks/bench_tiling.py
+	$(PY) benchmarks/bench_narrator.py
+	$(PY) benchmarks/bench_synth_memory.py
 
 clean:
 	rm -rf demo-out .pytest_cache .mypy_cache .ruff_cache
