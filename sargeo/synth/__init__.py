@@ -43,7 +43,11 @@ Output folder layout (stable: ``sargeo.datasets.synthetic`` reads it)::
                               polarisations, looks, k_texture, incidence (near, far, reference), pass,
                               look_side, acquisition_start_time, sensor, speckle,
                               backscatter_sha256, classes (value -> name), class_pixels (value ->
-                              count), object_counts, layout_counts (rivers, harbours...), files.
+                              count), object_counts, layout_counts (rivers, harbours...), files,
+                              optical_captions (list of one or two captions of optical.tif in the
+                              style of RSICD / UCM-captions: colours, object counts and positions
+                              from the exact ground truth; `sargeo.synth.optical_caption`). Added
+                              in format version 1 without a bump: readers must accept its absence.
 
 Pixel convention: pixel (col, row) covers x in [col, col + 1), y in [row, row + 1); COCO boxes use it.
 """

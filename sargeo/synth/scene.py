@@ -28,6 +28,7 @@ from sargeo.synth.landcover import Block, Rasteriser
 from sargeo.synth.layout import Layout, make_grid, make_layout
 from sargeo.synth.objects import SceneObject, place_objects
 from sargeo.synth.optical import Optical
+from sargeo.synth.optical_caption import optical_captions
 from sargeo.synth.physics import Radar, RadarOptions
 from sargeo.synth.tables import (
     BACKSCATTER_PATH,
@@ -234,12 +235,11 @@ def write_scene(scene: Scene, folder: Path, bar: tqdm | None = None) -> dict[str
             if bar is not None:
                 bar.update(1)
     description = f"sargeo synthetic SAR scene {scene.id}"
-    write_json(
-        folder / SCENE_FILES["coco"],
-        coco_document(grid, scene.objects, scene.classes, scene.id, description),
-    )
+    coco = coco_document(grid, scene.objects, scene.classes, scene.id, description)
+    write_json(folder / SCENE_FILES["coco"], coco)
     write_objects(folder / SCENE_FILES["objects"], grid, scene.objects, scene.classes)
     params = scene_parameters(scene, {int(v): int(n) for v, n in enumerate(counts) if n})
+    params["optical_captions"] = optical_captions(params, coco["annotations"])
     write_json(folder / SCENE_FILES["scene"], params)
     return params
 
