@@ -5,16 +5,30 @@ sensor tokens masked: ``s1``/``s2`` (SEN1-2: ``ROIs1158_spring/s1_1/ROIs1158_spr
 pairs with ``ROIs1158_spring/s2_1/ROIs1158_spring_s2_1_p30.png``) and ``sar``/``opt``/``optical``
 (OSdataset: ``sar/`` and ``opt/`` folders with equal file names, or ``sar12.png``/``opt12.png``).
 So one function reads both layouts, whether the two folders are separate or the same root.
+
+Captions of the optical images (the human captions the SAR-TEXT paper's o2s branch rewrites into SAR
+language) are read when present, in the optical folder or beside it: an RSICD / UCM-captions style JSON
+(``dataset_rsicd.json`` or any ``*.json`` shaped ``{"images": [{"filename", "sentences": [{"raw"}]}]}``)
+or a ``captions.csv`` with the columns ``filename,caption``. A caption names its image by path relative
+to the optical folder or by file name. The first caption of an image becomes `Sample.optical_caption`,
+all of them ``metadata["optical_captions"]``; a caption of an image that is not there is reported as
+skipped.
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 from sargeo.datasets.base import AdapterResult, find_images, image_size, progress_bar
+from sargeo.errors import SargeoError
 from sargeo.records import Sample
+
+CAPTIONS_CSV = "captions.csv"
+"""Name of the CSV caption file (columns ``filename,caption``)."""
 
 _SAR_TOKEN = re.compile(r"(?i)(?<![a-z0-9])(s1)(?![a-z0-9])|(?<![a-z])(sar)(?![a-z])")
 _OPT_TOKEN = re.compile(r"(?i)(?<![a-z0-9])(s2)(?![a-z0-9])|(?<![a-z])(optical|opt)(?![a-z])")
@@ -32,7 +46,11 @@ def load_pairs(sar_dir: Path, optical_dir: Path, *, progress: bool = False) -> A
 
     When both folders are the same root (SEN1-2), files with a SAR token are the SAR side and files
     with an optical token the optical side. A SAR image without a partner, an optical image without
-    one, two files with one key, or a size mismatch are reported as skipped.
+    one, two files with one key, a size mismatch, or a caption of a missing image are reported as
+    skipped.
+
+    Raises:
+        SargeoError: when a ``captions.csv`` or ``dataset_*.json`` caption file cannot be read at all.
     """
     result = AdapterResult()
     same = sar_dir.resolve() == optical_dir.resolve()
@@ -40,6 +58,7 @@ def load_pairs(sar_dir: Path, optical_dir: Path, *, progress: bool = False) -> A
     opt_files = _side(optical_dir, sar=False, filter_tokens=same)
     sar_index = _index(sar_files, sar_dir, True, result)
     opt_index = _index(opt_files, optical_dir, False, result)
+    captions = read_captions(optical_dir, opt_files, result, beside=not same)
 
     for key, sar_path in progress_bar(sorted(sar_index.items()), progress, "pairs"):
         rel = sar_path.relative_to(sar_dir).as_posix()
@@ -61,6 +80,10 @@ def load_pairs(sar_dir: Path, optical_dir: Path, *, progress: bool = False) -> A
             )
             continue
         stem = sar_path.stem
+        metadata = _metadata(stem)
+        texts = captions.get(optical, [])
+        if texts:
+            metadata["optical_captions"] = texts
         result.samples.append(
             Sample(
                 id=str(Path(rel).with_suffix("")),
@@ -68,8 +91,9 @@ def load_pairs(sar_dir: Path, optical_dir: Path, *, progress: bool = False) -> A
                 width=size[0],
                 height=size[1],
                 optical=str(optical),
+                optical_caption=texts[0] if texts else None,
                 scene=_scene(stem),
-                metadata=_metadata(stem),
+                metadata=metadata,
             )
         )
     for key in sorted(set(opt_index) - set(sar_index)):
@@ -120,3 +144,130 @@ def _metadata(stem: str) -> dict[str, Any]:
             "polarisations": ["VV"],
         }
     return {}
+
+
+def read_captions(
+    optical_dir: Path, images: list[Path], result: AdapterResult, *, beside: bool = True
+) -> dict[Path, list[str]]:
+    """Captions of the optical ``images``, from the caption files in ``optical_dir`` (and, with
+    ``beside``, in its parent folder); each image's captions in file order, without repeats.
+
+    Raises:
+        SargeoError: when a ``captions.csv`` or ``dataset_*.json`` cannot be read at all.
+    """
+    by_path = {p.relative_to(optical_dir).as_posix(): p for p in images}
+    by_name: dict[str, list[Path]] = {}
+    for p in images:
+        by_name.setdefault(p.name, []).append(p)
+    found: dict[Path, list[str]] = {}
+    for file in _caption_files(optical_dir, beside):
+        entries = (
+            _read_csv(file, result) if file.suffix.lower() == ".csv" else _read_json(file, result)
+        )
+        for location, name, texts in entries:
+            target = by_path.get(name.removeprefix("./")) or _unique(
+                by_name.get(Path(name).name, [])
+            )
+            if target is None:
+                ambiguous = len(by_name.get(Path(name).name, [])) > 1
+                reason = (
+                    "ambiguous caption file name" if ambiguous else "caption names a missing file"
+                )
+                result.skip(location, f"{reason} {name}", reason)
+                continue
+            kept = found.setdefault(target, [])
+            kept.extend(t for t in texts if t not in kept)
+    return found
+
+
+def _unique(paths: list[Path]) -> Path | None:
+    return paths[0] if len(paths) == 1 else None
+
+
+def _caption_files(optical_dir: Path, beside: bool) -> list[Path]:
+    folders = [optical_dir] + ([optical_dir.parent] if beside else [])
+    files: list[Path] = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        files += [p for p in [folder / CAPTIONS_CSV] if p.is_file()]
+        files += sorted(p for p in folder.glob("*.json") if p.is_file())
+    return files
+
+
+def _required(file: Path) -> bool:
+    """Caption files by name, that must be readable (others are only used when they fit)."""
+    return file.name == CAPTIONS_CSV or file.name.startswith("dataset_")
+
+
+def _read_json(file: Path, result: AdapterResult) -> list[tuple[str, str, list[str]]]:
+    """(location, image name, captions) of an RSICD-style JSON; [] for a JSON of another kind."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if _required(file):
+            raise SargeoError(f"{file}: not a readable caption JSON ({exc})") from exc
+        return []
+    images = data.get("images") if isinstance(data, dict) else None
+    if not isinstance(images, list) or not any(
+        isinstance(e, dict) and "sentences" in e for e in images
+    ):
+        if _required(file):
+            raise SargeoError(
+                f'{file}: not an RSICD-style caption file (no "images" with "sentences")'
+            )
+        return []
+    out: list[tuple[str, str, list[str]]] = []
+    for i, entry in enumerate(images):
+        location = f"{file.name}: image {i}"
+        name = entry.get("filename") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            result.skip(
+                location, "malformed caption entry (no filename)", "malformed caption entry"
+            )
+            continue
+        folder = entry.get("filepath")
+        if isinstance(folder, str) and folder.strip():
+            name = f"{folder.strip().rstrip('/')}/{name}"
+        sentences = entry.get("sentences")
+        texts = [
+            s["raw"].strip()
+            for s in (sentences if isinstance(sentences, list) else [])
+            if isinstance(s, dict) and isinstance(s.get("raw"), str) and s["raw"].strip()
+        ]
+        if not texts:
+            result.skip(f"{file.name}: {name}", "caption entry without text", "no caption text")
+            continue
+        out.append((f"{file.name}: {name}", name, texts))
+    return out
+
+
+def _read_csv(file: Path, result: AdapterResult) -> list[tuple[str, str, list[str]]]:
+    """(location, image name, [caption]) for each row of a ``filename,caption`` CSV."""
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            fields = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
+            if "filename" not in fields or "caption" not in fields:
+                raise SargeoError(
+                    f"{file}: caption CSV needs the columns filename,caption "
+                    f"(found {', '.join(fields) or 'none'})"
+                )
+            rows = [
+                (reader.line_num, row.get(fields["filename"]), row.get(fields["caption"]))
+                for row in reader
+            ]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SargeoError(f"{file}: not a readable caption CSV ({exc})") from exc
+    out: list[tuple[str, str, list[str]]] = []
+    for line, name, text in rows:
+        location = f"{file.name}: line {line}"
+        if not name or not name.strip() or not text or not text.strip():
+            result.skip(
+                location,
+                "malformed caption row (empty filename or caption)",
+                "malformed caption row",
+            )
+            continue
+        out.append((location, name.strip(), [text.strip()]))
+    return out

@@ -2,8 +2,9 @@
 
 The folder layout is documented (and versioned) in `sargeo.synth`: per scene ``sar.tif``,
 ``optical.tif``, ``mask.tif``, ``coco.json`` (boxes with oriented boxes and per-object attributes)
-and ``scene.json`` (parameters and class table). Each scene folder becomes one sample whose scene is
-the folder name, with its class mask, its paired optical image and its georeference.
+and ``scene.json`` (parameters, class table and captions of the optical image). Each scene folder
+becomes one sample whose scene is the folder name, with its class mask, its paired optical image (and
+its first caption, for the narrator's o2s branch) and its georeference.
 """
 
 from __future__ import annotations
@@ -129,8 +130,22 @@ def _load_scene(scene: Path) -> AdapterResult:
     objects = scene / SCENE_FILES["objects"]
     if objects.is_file():
         sample.metadata["objects"] = str(objects)
+    captions = _optical_captions(info.get("optical_captions"))
+    if captions:
+        sample.optical_caption = captions[0]
+        sample.metadata["optical_captions"] = captions
     result.samples.append(sample)
     return result
+
+
+def _optical_captions(raw: Any) -> list[str]:
+    """The scene's captions of its optical image (scene.json ``optical_captions``; older scenes
+    have none)."""
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list):
+        return []
+    return [text.strip() for text in raw if isinstance(text, str) and text.strip()]
 
 
 def _classes(raw: Any) -> dict[int, str]:

@@ -19,8 +19,11 @@ from tests.datasets.helpers import write_json, write_raster
 CLASSES = {"0": "sea", "1": "land", "2": "ship"}
 
 
-def write_scene(root: Path, name: str, *, size: int = 32) -> Path:
-    """One scene folder: sar.tif (dB, VV/VH), optical.tif, mask.tif, coco.json, scene.json."""
+def write_scene(
+    root: Path, name: str, *, size: int = 32, optical_captions: list[str] | None = None
+) -> Path:
+    """One scene folder: sar.tif (dB, VV/VH), optical.tif, mask.tif, coco.json, scene.json (with
+    ``optical_captions`` when given; scenes written before that key have none)."""
     scene = root / name
     sar = np.full((2, size, size), -20.0, dtype=np.float32)
     write_raster(
@@ -79,6 +82,7 @@ def write_scene(root: Path, name: str, *, size: int = 32) -> Path:
             "classes": CLASSES,
             "class_pixels": {"0": size * size // 2 - 40, "1": size * size // 2, "2": 40},
             "object_counts": {"ship": 1},
+            **({"optical_captions": optical_captions} if optical_captions is not None else {}),
         },
     )
     return scene
@@ -86,7 +90,8 @@ def write_scene(root: Path, name: str, *, size: int = 32) -> Path:
 
 def test_scene_folders(tmp_path: Path) -> None:
     write_json(tmp_path / MANIFEST, {"format_version": FORMAT_VERSION})
-    write_scene(tmp_path, "scene_0000")
+    optical = ["A white ship is on the blue sea.", "Green farmland lies beside the sea."]
+    write_scene(tmp_path, "scene_0000", optical_captions=optical)
     write_scene(tmp_path, "scene_0001")
     (tmp_path / "scene_0002").mkdir()
     write_json(tmp_path / "scene_0002" / SCENE_FILES["scene"], {"id": "scene_0002"})
@@ -114,6 +119,20 @@ def test_scene_folders(tmp_path: Path) -> None:
     assert sample.metadata["incidence"]["near"] == 30.0
     assert sample.metadata["incidence_deg"] == 37.5  # the same key as OpenSARShip's
     assert sample.metadata["synthetic"] is True
+    assert sample.optical_caption == optical[0]  # the first caption feeds the o2s branch
+    assert sample.metadata["optical_captions"] == optical
+    older = result.samples[1]  # a scene.json without the key
+    assert older.optical_caption is None and "optical_captions" not in older.metadata
+
+
+def test_malformed_optical_captions_are_ignored(tmp_path: Path) -> None:
+    write_scene(tmp_path, "scene_0000", optical_captions=["", 3, "  A white ship.  "])  # type: ignore[list-item]
+    write_scene(tmp_path, "scene_0001", optical_captions={"a": 1})  # type: ignore[arg-type]
+    first, second = load_synthetic(tmp_path).samples
+    assert first.optical_caption == "A white ship." and first.metadata["optical_captions"] == [
+        "A white ship."
+    ]
+    assert second.optical_caption is None
 
 
 def test_one_scene_folder_and_errors(tmp_path: Path) -> None:
@@ -143,3 +162,6 @@ def test_sargeo_synth_output(tmp_path: Path) -> None:
     assert result.skipped == []  # what synth writes is consistent
     assert sample.scene == "scene_0000" and sample.metadata["scene_id"]
     assert all(0 <= b.bbox[0] < b.bbox[2] <= sample.width for b in sample.boxes)
+    assert sample.optical_caption and sample.metadata["optical_captions"][0] == (
+        sample.optical_caption
+    )
