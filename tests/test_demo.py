@@ -20,4 +20,6 @@ def test_demo_writes_the_chain(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert (out / "tiles" / "tiles.gpkg").exists()
     captions = [json.loads(line) for line in (out / "narrator" / "captions.jsonl").open()]
     assert len({c["image"] for c in captions}) == 4
+    # the synthetic scenes carry captions of their optical image, which o2s rewrites
+    assert any(c["branch"] == "o2s" for c in captions)
     assert main(["demo", "-o", str(out), "-q"]) == 2  # refuses to overwrite without --overwrite
