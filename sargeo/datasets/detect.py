@@ -102,10 +102,13 @@ def _load_coco_folder(path: Path, progress: bool) -> AdapterResult:
 
 
 def _is_coco(path: Path) -> bool:
-    """A JSON object with an ``images`` key (a look at the start first; big files parse once)."""
+    """A JSON object with an ``images`` key, and not an RSICD-style caption file (whose image
+    entries carry ``sentences``). A look at the start first; big files parse once."""
     try:
         with path.open(encoding="utf-8") as fh:
             head = fh.read(1 << 20)
+        if '"sentences"' in head:
+            return False
         if head.lstrip().startswith("{") and '"images"' in head:
             return True
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,11 @@ def test_generated_layouts(tmp_path: Path) -> None:
     write_image(osd / "opt" / "1.png", 8, 8)
     assert detect_format(osd) == "pairs"
     assert load_dataset(osd).samples[0].optical == str(osd / "opt" / "1.png")
+    # An RSICD caption file at the root is the pairs' captions, not a COCO annotation file.
+    rsicd = {"images": [{"filename": "1.png", "sentences": [{"raw": "a white ship ."}]}]}
+    (osd / "dataset_rsicd.json").write_text(json.dumps(rsicd))
+    assert detect_format(osd) == "pairs"
+    assert load_dataset(osd).samples[0].optical_caption == "a white ship ."
 
     sen12 = tmp_path / "sen12"
     write_image(sen12 / "ROIs1_summer" / "s1_4" / "ROIs1_summer_s1_4_p1.png", 8, 8)
