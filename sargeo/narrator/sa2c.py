@@ -12,7 +12,6 @@ import math
 import random
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,8 @@ SPREAD_STD = 0.6
 """A centred class is 'spread' when its spread along both axes reaches this share of a uniform one."""
 COAST_SHARE = 0.6
 MAX_READ_SIDE = 4096
-FloatArray = npt.NDArray[np.float64]
+FEW_VALUES = 16
+"""Up to this many class values, each is counted with one comparison (cheaper than a histogram)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,8 @@ def _value_counts(mask: npt.NDArray[np.integer], values: list[int]) -> dict[int,
     """Pixel count of each listed value (other values are nodata)."""
     if not values:
         return {}
+    if len(values) <= FEW_VALUES:
+        return {v: int(np.count_nonzero(mask == v)) for v in values}
     lo, hi = values[0], values[-1]
     flat = mask.ravel()
     if hi - lo < 65536:
@@ -120,72 +122,73 @@ def cover_facts(mask: npt.NDArray[np.integer], classes: dict[int, str], vocab: V
     return CoverFacts(shares, offsets, coast, valid, frozenset(totals))
 
 
-@lru_cache(maxsize=32)
-def _grid(shape: tuple[int, int], step: int, w: int, h: int) -> tuple[FloatArray, FloatArray]:
-    """Pixel-centre offsets from the image centre of a strided grid (flattened x and y)."""
-    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
-    return ((xs + 0.5) * step - w / 2.0).ravel(), ((ys + 0.5) * step - h / 2.0).ravel()
+def _grow(region: npt.NDArray[np.bool_], steps: int) -> npt.NDArray[np.bool_]:
+    """``region`` dilated ``steps`` times by the 4-neighbour cross.
 
-
-def _labels(small: npt.NDArray[np.integer], table: dict[int, int]) -> npt.NDArray[np.intp]:
-    """Index of each pixel's named surface (-1: nodata or unnamed), via a lookup table."""
-    lo, hi = min(table), max(table)
-    flat = small.ravel().astype(np.int64)
-    if hi - lo < 65536:
-        lut = np.full(hi - lo + 2, -1, dtype=np.intp)  # last slot: outside [lo, hi]
-        for value, index in table.items():
-            lut[value - lo] = index
-        pos = np.where((flat >= lo) & (flat <= hi), flat - lo, hi - lo + 1)
-        return lut[pos]
-    out = np.full(flat.shape, -1, dtype=np.intp)
-    for value, index in table.items():
-        out[flat == value] = index
-    return out
+    The pixels within that city-block distance, as scipy's ``binary_dilation(region,
+    iterations=steps)`` gives them, by shifted ORs (a fraction of its cost on small masks).
+    """
+    grown = region
+    for _ in range(steps):
+        grown, prev = grown.copy(), grown
+        grown[1:] |= prev[:-1]
+        grown[:-1] |= prev[1:]
+        grown[:, 1:] |= prev[:, :-1]
+        grown[:, :-1] |= prev[:, 1:]
+    return grown
 
 
 def _relations(
     mask: npt.NDArray[np.integer], surface_of: dict[int, str | None], shares: dict[str, float]
 ) -> tuple[dict[str, tuple[float, float] | None], tuple[str, ...]]:
+    """Centroid offsets and coast relations of the named surfaces, on a strided copy of the mask.
+
+    Centroids and spreads come from each surface's pixel counts per row and per column (the first
+    and second moments along each axis), so no per-pixel coordinates are needed.
+    """
     h, w = mask.shape
-    keys = list(shares)
-    if not keys:
+    if not shares:
         return {}, ()
     step = max(1, math.ceil(max(h, w) / REL_SIDE))
-    small = mask[::step, ::step]
-    xs, ys = _grid(small.shape, step, w, h)
-    table = {v: keys.index(k) for v, k in surface_of.items() if k in shares}
-    labels = _labels(small, table)
-    named = labels >= 0
-    ids, lx, ly = labels[named], xs[named], ys[named]
-    k = len(keys)
-    n = np.bincount(ids, minlength=k).astype(np.float64)
-    sx, sy = np.bincount(ids, lx, k), np.bincount(ids, ly, k)
-    sxx, syy = np.bincount(ids, lx * lx, k), np.bincount(ids, ly * ly, k)
+    small = np.ascontiguousarray(mask[::step, ::step])
+    xs = (np.arange(small.shape[1]) + 0.5) * step - w / 2.0  # pixel-centre offsets from the centre
+    ys = (np.arange(small.shape[0]) + 0.5) * step - h / 2.0
+    hits: dict[str, npt.NDArray[np.bool_]] = {}
+    for key in shares:
+        hit = np.zeros(small.shape, dtype=bool)
+        for value, surface in surface_of.items():
+            if surface == key:
+                hit |= small == value
+        hits[key] = hit
     offsets: dict[str, tuple[float, float] | None] = {}
-    for i, key in enumerate(keys):
-        if n[i] == 0 or shares[key] >= UNIFORM:
+    counts: dict[str, int] = {}
+    for key, hit in hits.items():
+        cols, rows = hit.sum(axis=0), hit.sum(axis=1)
+        n = counts[key] = int(cols.sum())
+        if n == 0 or shares[key] >= UNIFORM:
             offsets[key] = None
             continue
-        ox, oy = sx[i] / n[i], sy[i] / n[i]
+        ox, oy = float(cols @ xs) / n, float(rows @ ys) / n
         if math.hypot(ox / (w / 2.0), oy / (h / 2.0)) > WHERE_OFFSET:
-            offsets[key] = (float(ox), float(oy))
+            offsets[key] = (ox, oy)
             continue
-        std_x = math.sqrt(max(sxx[i] / n[i] - ox * ox, 0.0))
-        std_y = math.sqrt(max(syy[i] / n[i] - oy * oy, 0.0))
+        std_x = math.sqrt(max(float(cols @ (xs * xs)) / n - ox * ox, 0.0))
+        std_y = math.sqrt(max(float(rows @ (ys * ys)) / n - oy * oy, 0.0))
         spread = min(std_x / w, std_y / h) * math.sqrt(12.0)
         offsets[key] = None if spread >= SPREAD_STD else (0.0, 0.0)
     coast: list[str] = []
-    if "water" in keys and len(keys) > 1:
-        water = (labels == keys.index("water")).reshape(small.shape)
-        if water.any() and not water.all():
-            from scipy.ndimage import binary_dilation
-
-            band = max(1, round(COAST_BAND * max(small.shape)))
-            shore = (binary_dilation(water, iterations=band) & ~water).ravel()
-            on_shore = np.bincount(labels[shore & named], minlength=k)
-            for i, key in enumerate(keys):
-                if key not in ("water", "land") and n[i] and on_shore[i] / n[i] >= COAST_SHARE:
-                    coast.append(key)
+    water = hits.get("water")
+    if water is not None and len(hits) > 1 and water.any() and not water.all():
+        band = max(1, round(COAST_BAND * max(small.shape)))
+        shore = _grow(water, band) & ~water
+        for key, hit in hits.items():
+            n = counts[key]
+            if (
+                key not in ("water", "land")
+                and n
+                and np.count_nonzero(hit & shore) / n >= COAST_SHARE
+            ):
+                coast.append(key)
     return offsets, tuple(coast)
 
 

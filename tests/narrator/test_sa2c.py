@@ -110,3 +110,13 @@ def test_sen1floods11_water_share_agrees_with_label_raster(shared_data) -> None:
     assert result.cover is not None and result.cover.shares["water"] == pytest.approx(
         expected / 100
     )
+
+
+@pytest.mark.parametrize("steps", [1, 3, 6])
+def test_shore_band_grows_like_scipy_dilation(steps: int) -> None:
+    from scipy.ndimage import binary_dilation
+
+    rng = np.random.default_rng(steps)
+    region = rng.random((37, 53)) < 0.02
+    region[0, :3] = region[-1, -1] = True  # touching the borders
+    assert (sa2c._grow(region, steps) == binary_dilation(region, iterations=steps)).all()
