@@ -3,10 +3,15 @@
 Every random number of a scene is a function of (seed, stream, position), never of the order in which
 blocks are made, so a scene is the same whether it is generated in one piece or in 1024 px blocks:
 hashes for per-pixel and per-region values, hashed-lattice value noise (fBm) for smooth textures, and
-fixed 256 px noise tiles (each with its own numpy generator) for Gamma and normal draws.
+fixed noise tiles (each with its own numpy generator) for Gamma, normal and complex normal draws. The
+fields that are filtered (speckle, sea-clutter texture) are drawn with a halo around the block, which
+may reach outside the scene: their tiles are keyed by a hash of any (also negative) tile index, so the
+halo at the scene's edge is made of the same kind of noise as everywhere else.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +23,9 @@ FloatArray = npt.NDArray[np.float32]
 U64 = npt.NDArray[np.uint64]
 NOISE_TILE = 256
 """Side of the fixed tiles that Gamma and normal draws are made in."""
+HALO_TILE = 128
+"""Side of the tiles of fields drawn with a halo (speckle): smaller than `NOISE_TILE`, so that a halo
+wastes few draws."""
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -186,21 +194,23 @@ def fbm_at(
     return total / np.float32(np.sqrt(sum(a * a for _, a, _ in parts)))
 
 
-def _tiles(window: Window) -> list[tuple[int, int, slice, slice, slice, slice]]:
+def _tiles(
+    window: Window, tile: int = NOISE_TILE
+) -> list[tuple[int, int, slice, slice, slice, slice]]:
     """Noise tiles overlapping ``window``: (ty, tx, tile rows, tile cols, out rows, out cols)."""
     out = []
     r0, r1 = window.row, window.row + window.height
     c0, c1 = window.col, window.col + window.width
-    for ty in range(r0 // NOISE_TILE, (r1 - 1) // NOISE_TILE + 1):
-        for tx in range(c0 // NOISE_TILE, (c1 - 1) // NOISE_TILE + 1):
-            ar0, ar1 = max(r0, ty * NOISE_TILE), min(r1, (ty + 1) * NOISE_TILE)
-            ac0, ac1 = max(c0, tx * NOISE_TILE), min(c1, (tx + 1) * NOISE_TILE)
+    for ty in range(r0 // tile, (r1 - 1) // tile + 1):
+        for tx in range(c0 // tile, (c1 - 1) // tile + 1):
+            ar0, ar1 = max(r0, ty * tile), min(r1, (ty + 1) * tile)
+            ac0, ac1 = max(c0, tx * tile), min(c1, (tx + 1) * tile)
             out.append(
                 (
                     ty,
                     tx,
-                    slice(ar0 - ty * NOISE_TILE, ar1 - ty * NOISE_TILE),
-                    slice(ac0 - tx * NOISE_TILE, ac1 - tx * NOISE_TILE),
+                    slice(ar0 - ty * tile, ar1 - ty * tile),
+                    slice(ac0 - tx * tile, ac1 - tx * tile),
                     slice(ar0 - r0, ar1 - r0),
                     slice(ac0 - c0, ac1 - c0),
                 )
@@ -226,4 +236,59 @@ def normal_field(seed: int, stream: int, window: Window) -> FloatArray:
         rng = np.random.default_rng([seed, stream, ty, tx])
         tile = rng.standard_normal(size=(NOISE_TILE, NOISE_TILE), dtype=np.float32)
         out[orow, ocol] = tile[tr, tc]
+    return out
+
+
+def _halo_tiles(
+    seed: int, stream: int, layer: int, window: Window
+) -> Iterator[tuple[np.random.Generator, slice, slice, slice, slice]]:
+    """Generators of the `HALO_TILE` tiles overlapping ``window`` (which may reach outside the scene),
+    with (tile rows, tile cols, out rows, out cols).
+
+    Each tile's generator is seeded by the hash of (seed, stream, layer, tile row, tile column), so
+    any integer tile index (negative too) has its own seed.
+    """
+    tiles = _tiles(window, HALO_TILE)
+    keys = hash_u64(seed, stream, layer, [t[0] for t in tiles], [t[1] for t in tiles])
+    for (_, _, tr, tc, orow, ocol), key in zip(tiles, keys.tolist(), strict=True):
+        yield np.random.default_rng(key), tr, tc, orow, ocol
+
+
+def circular_normal_field(
+    seed: int, stream: int, layer: int, window: Window
+) -> tuple[FloatArray, FloatArray]:
+    """Real and imaginary parts of circular complex Gaussian draws (E|z|^2 = 1) on ``window``.
+
+    ``window`` may reach outside the scene (negative rows or columns: the halo of a filter at the
+    scene's edge); ``layer`` numbers independent fields of one stream (the looks of speckle). Drawn
+    by Box-Muller from uniforms: ``|z|^2 = -ln(u1)`` (exponential, mean 1), phase ``2 pi u2``.
+    """
+    shape = (window.height, window.width)
+    power, phase = np.empty(shape, np.float32), np.empty(shape, np.float32)
+    for rng, tr, tc, orow, ocol in _halo_tiles(seed, stream, layer, window):
+        tile = rng.random(size=(2, HALO_TILE, HALO_TILE), dtype=np.float32)
+        power[orow, ocol] = tile[0, tr, tc]
+        phase[orow, ocol] = tile[1, tr, tc]
+    np.subtract(np.float32(1.0), power, out=power)  # (0, 1]: the logarithm stays finite
+    np.log(power, out=power)
+    np.negative(power, out=power)
+    amplitude = np.sqrt(power, out=power)
+    phase *= np.float32(2.0 * np.pi)
+    real = np.cos(phase)
+    np.sin(phase, out=phase)
+    real *= amplitude
+    phase *= amplitude
+    return real, phase
+
+
+def gamma_halo_field(
+    seed: int, stream: int, layer: int, window: Window, shape: float
+) -> FloatArray:
+    """Gamma(shape, 1/shape) draws (mean 1) on ``window``, which may reach outside the scene, from
+    the tiles of `circular_normal_field` (not the values of `gamma_field`)."""
+    out = np.empty((window.height, window.width), np.float32)
+    for rng, tr, tc, orow, ocol in _halo_tiles(seed, stream, layer, window):
+        tile = rng.standard_gamma(shape, size=(HALO_TILE, HALO_TILE), dtype=np.float32)
+        out[orow, ocol] = tile[tr, tc]
+    out /= np.float32(shape)
     return out
