@@ -8,15 +8,22 @@ Per pixel, in this order (all numbers from ``backscatter.json``):
    class's feature size, independent per-pixel scatter for hard targets, and a weak swell on the sea.
 3. To linear power; urban double bounce is added at walls facing the sensor, with the cardinal effect
    (gain ``|cos phi|^n``); ship wakes scale the sea (dark turbulent wake, bright Kelvin arms).
-4. Sea clutter texture (optional): K-distributed clutter = Gamma(nu) texture x speckle.
-5. Multiplicative speckle: Gamma with L looks and mean 1 (L = 1: exponential, single look).
+4. Sea clutter texture (optional): K-distributed clutter = Gamma(nu) texture x speckle; the texture
+   is the cross-section of a resolution cell, so it is seen through the intensity PSF (variance 1/nu
+   at the cell).
+5. Multiplicative speckle, correlated at the resolution cell (`sargeo.synth.speckle`): per look, a
+   circular complex Gaussian field filtered by the point-spread function and detected; L looks
+   (non-integer: unequal weights) averaged to mean 1 and variance 1/L. The PSF is a Gaussian with the
+   -3 dB width of the sinc main lobe of step 6 (0.886 ``resolution_m``; 20 m at 10 m pixels: lag-1
+   intensity correlation about 0.6, as Sentinel-1 GRD).
 6. Point targets (large ships, platforms, turbines): a bright peak and sidelobe crosses along range and
    azimuth (the image rows and columns) with a sinc envelope at the peak sidelobe ratio.
-7. Optional thermal noise (NESZ), then the output units (linear power or dB via
-   `sargeo.runtime.preprocess.to_db`).
+7. Optional thermal noise (NESZ; processed like the signal: correlated, L looks), then the output
+   units (linear power or dB via `sargeo.runtime.preprocess.to_db`).
 
-Not modelled: layover, shadow and foreshortening (the terrain is flat), azimuth ambiguities, and
-VV/VH speckle correlation (the two channels get independent speckle).
+Not modelled: layover, shadow and foreshortening (the terrain is flat), azimuth ambiguities, the
+blurring of the mean image by the PSF (speckle is multiplicative on a sharp image), and VV/VH speckle
+correlation (the two channels get independent speckle).
 """
 
 from __future__ import annotations
@@ -33,15 +40,19 @@ from sargeo.synth import noise
 from sargeo.synth.landcover import Block
 from sargeo.synth.layout import Acquisition, Fields
 from sargeo.synth.objects import WAKE_KELVIN, WAKE_TURBULENT, SceneObject
+from sargeo.synth.speckle import Speckle
 from sargeo.synth.tables import Backscatter, ClassTable
 
 FloatArray = npt.NDArray[np.float32]
-STREAM_SPECKLE = (20, 21)
-STREAM_K = 22
+STREAM_SPECKLE = (30, 32)
+"""Noise streams of the VV and VH speckle (each `Speckle.field` uses its stream and the next)."""
+STREAM_K = 38
 STREAM_PIXEL = 23
-STREAM_NESZ = (24, 25)
+STREAM_NESZ = (34, 36)
 FIRST_SIDELOBE_X = 1.4303
 """Position (in resolution cells) of the first sidelobe of sinc^2, where it is -13.26 dB."""
+SINC_3DB_WIDTH = 0.8859
+"""-3 dB width (in resolution cells) of the main lobe of sinc^2: the width of the speckle's PSF."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,7 @@ class Radar:
         self.wake_lut[WAKE_KELVIN] = 10 ** (wake.kelvin_db / 10)
         self.targets = [o for o in objects if o.peak is not None and o.cls in model.point_targets]
         self.peaks = np.array([o.peak for o in self.targets] or np.zeros((0, 2)), dtype=np.int64)
+        self.speckle = Speckle.make(options.looks, SINC_3DB_WIDTH * model.resolution_m / spacing)
 
     def incidence(self, window_cols: npt.NDArray[np.int64]) -> FloatArray:
         """Incidence angle (deg) of absolute pixel columns."""
@@ -135,7 +147,7 @@ class Radar:
         if self.options.k_texture:
             k_pixels = self.luts["k_texture"][m] > 0
             if k_pixels.any():
-                gamma = noise.gamma_field(self.seed, STREAM_K, w, self.model.k_shape)
+                gamma = self.speckle.texture(self.seed, STREAM_K, w, self.model.k_shape)
                 texture = np.where(k_pixels, gamma, np.float32(1.0))
         out = []
         for i, db in enumerate((vv_db, vh_db)):
@@ -147,11 +159,11 @@ class Radar:
             if texture is not None:
                 lin *= texture
             if self.options.speckle:
-                lin *= noise.gamma_field(self.seed, STREAM_SPECKLE[i], w, self.options.looks)
+                lin *= self.speckle.field(self.seed, STREAM_SPECKLE[i], w)
             self._point_targets(lin, block, i)
             if self.model.nesz_db is not None:
                 nesz = np.float32(10 ** (self.model.nesz_db / 10))
-                lin += nesz * noise.gamma_field(self.seed, STREAM_NESZ[i], w, self.options.looks)
+                lin += nesz * self.speckle.field(self.seed, STREAM_NESZ[i], w)
             out.append(lin if self.options.units == "linear" else to_db(lin, "linear"))
         return out[0], out[1]
 
