@@ -6,8 +6,10 @@ runways, and the objects: ships, aircraft, storage tanks, offshore platforms, wi
 is vector geometry drawn from the seed; farmland parcels, forest and bare soil come from seeded noise
 fields evaluated at absolute pixel coordinates. Pixels are made block by block (rasterise, simulate the
 radar, render the optical image, write the window), so memory stays bounded at 20000 px and the output
-does not depend on the block size. The radar numbers live in ``backscatter.json`` and the classes in
-``classes.json``: both are data, tunable without code changes.
+does not depend on the block size. Speckle is correlated at the resolution cell, as in Sentinel-1 GRD
+(20 m on 10 m pixels; `sargeo.synth.speckle`): each block's noise is drawn with a halo. The radar
+numbers live in ``backscatter.json`` and the classes in ``classes.json``: both are data, tunable
+without code changes.
 
 Output folder layout (stable: ``sargeo.datasets.synthetic`` reads it)::
 

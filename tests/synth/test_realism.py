@@ -108,14 +108,11 @@ SEEDS = (0, 1)
 SCENES_PER_SEED = 4
 SIZE = 1024
 
-KNOWN_GAPS = {
-    "speckle_corr": (
-        "sargeo.synth draws speckle independently per pixel (lag-1 correlation 0); real Sentinel-1 "
-        "GRD speckle is correlated (about 0.6: 20 m resolution on 10 m pixels). A code change in "
-        "sargeo.synth.physics (speckle at the resolution cell), not a number in backscatter.json"
-    ),
-}
-"""Statistics the synthetic world is known to miss, with the reason; strict xfail flags the fix."""
+KNOWN_GAPS: dict[str, str] = {}
+"""Statistics the synthetic world is known to miss, with the reason; strict xfail flags the fix.
+
+Empty: the last gap, speckle correlation (white speckle against about 0.6 in Sentinel-1 GRD), was
+closed by speckle at the resolution cell (`sargeo.synth.speckle`)."""
 
 
 def _generate(root: Path, seeds: tuple[int, ...] = SEEDS, **options: object) -> list[C.SynthScene]:
