@@ -20,6 +20,7 @@ MAX_CLASSES = 3
 MAX_KINDS = 2
 """Object types named in one clause; more become 'and other types'."""
 DETAILS = ("position", "arrangement", "size", "heading", "sar", "plain")
+_PARENS = re.compile(r"\([^)]*\)")
 
 
 def octant(bearing: float) -> int:
@@ -180,8 +181,8 @@ def noun_phrase(
             )
         )
     be = "is" if len(groups) == 1 and groups[0].count == 1 else "are"
-    ids = tuple(o.source_id for g in groups for o in g.objects if o.source_id)
-    if len(clauses) > 1 and any("," in re.sub(r"\([^)]*\)", "", c) for c in clauses):
+    ids = tuple(i for g in groups for i in g.source_ids)
+    if len(clauses) > 1 and any("," in _PARENS.sub("", c) for c in clauses):
         return "; ".join(clauses[:-1]) + "; and " + clauses[-1], be, ids
     return join_list(clauses), be, ids
 

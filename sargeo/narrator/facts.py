@@ -8,8 +8,8 @@ Captions, question-answer pairs and the contradiction filter all read these fact
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from sargeo.narrator.georef import Frame, frame_for
 from sargeo.narrator.vocab import Vocab
@@ -27,9 +27,8 @@ SCATTER_RADIUS = 0.3
 CLOSE_PAIR = 0.2
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectFact:
-    """One object as the captions see it."""
+class ObjectFact(NamedTuple):
+    """One object as the captions see it (a named tuple: light to make, and a scene has many)."""
 
     cls: str
     cx: float
@@ -48,25 +47,32 @@ class ObjectFact:
 
 @dataclass(frozen=True, slots=True)
 class GroupFact:
-    """All objects of one class in one image."""
+    """All objects of one class in one image, with the sets every caption reads (made once)."""
 
     cls: str
     objects: tuple[ObjectFact, ...]
     arrangement: str | None
+    cells: frozenset[tuple[int, int]] = field(init=False, repr=False, compare=False)
+    """Grid cells the objects' centres fall in."""
+    source_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """Annotation ids of the objects (those that have one)."""
+    _kinds: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Derive the cells, ids and types once (the class is frozen, hence ``object.__setattr__``)."""
+        objs = self.objects
+        object.__setattr__(self, "cells", frozenset(o.cell for o in objs))
+        object.__setattr__(self, "source_ids", tuple(o.source_id for o in objs if o.source_id))
+        object.__setattr__(self, "_kinds", tuple(dict.fromkeys(o.kind for o in objs if o.kind)))
 
     @property
     def count(self) -> int:
         """Number of objects."""
         return len(self.objects)
 
-    @property
-    def cells(self) -> set[tuple[int, int]]:
-        """Grid cells the objects' centres fall in."""
-        return {o.cell for o in self.objects}
-
     def kinds(self) -> list[str]:
         """Distinct object types (ship types...), in order of first appearance."""
-        return list(dict.fromkeys(o.kind for o in self.objects if o.kind))
+        return list(self._kinds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +112,7 @@ def cell_of(x: float, y: float, width: int, height: int) -> tuple[int, int]:
 
 
 def _number(value: Any, positive: bool = True) -> float | None:
-    if isinstance(value, bool):
+    if value is None or isinstance(value, bool):
         return None
     try:
         out = float(value)
