@@ -58,15 +58,14 @@ def join_list(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-_SPACES = re.compile(r"\s+")
-_SPACE_BEFORE = re.compile(r"\s+([,.;:)])")
+_SPACE_BEFORE = re.compile(r" ([,.;:)])")
 _DOUBLE = re.compile(r"([,;])\1+")
 _COMMA_STOP = re.compile(r",\s*\.")
 
 
 def tidy(text: str) -> str:
     """Collapse doubled spaces and spaces before punctuation."""
-    text = _SPACES.sub(" ", text).strip()
+    text = " ".join(text.split())  # every run of whitespace becomes one space
     text = _SPACE_BEFORE.sub(r"\1", text)
     text = _DOUBLE.sub(r"\1", text)
     return _COMMA_STOP.sub(".", text)
