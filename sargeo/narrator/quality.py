@@ -9,10 +9,11 @@ also guards the o2s rewrites and any model-written text.
 
 from __future__ import annotations
 
-import itertools
+import operator
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sargeo.narrator.facts import SceneFacts, objects_known
 from sargeo.narrator.sa2c import CoverFacts
@@ -106,12 +107,14 @@ class Checker:
     def contradiction(self, text: str, truth: Truth) -> str | None:
         """Why the caption contradicts the ground truth, or None."""
         if truth.annotated:
-            absent = self.named_classes(text) - truth.counts.keys()
+            named = self.named_classes(text)
+            absent = named - truth.counts.keys()
             if truth.surfaces is not None:
                 absent -= truth.surfaces
             if absent:
                 return f"names absent {', '.join(sorted(absent))}"
-            for cls, lo, hi in self.stated_counts(text):
+            # a stated count needs a class noun: without one there is no count to check
+            for cls, lo, hi in self.stated_counts(text) if named else ():
                 if cls not in truth.counts and truth.surfaces and cls in truth.surfaces:
                     continue  # a mask class (a pier in the mask) has no count to contradict
                 n = truth.counts.get(cls, 0)
@@ -125,15 +128,15 @@ class Checker:
 
     def problem(self, text: str, truth: Truth) -> str | None:
         """The first reason to drop a caption (length, repetition, contradiction), or None."""
-        words = _WORD.findall(text.lower())
-        if len(words) < self.min_words:
+        toks = words(text)
+        if len(toks) < self.min_words:
             return "too short"
-        if len(words) > self.max_words:
+        if len(toks) > self.max_words:
             return "too long"
-        if any(a == b for a, b in itertools.pairwise(words)):
+        if any(map(operator.eq, toks, toks[1:])):
             return "repeated word"
-        common = Counter(w for w in words if len(w) > 3).most_common(1)
-        if common and common[0][1] > MAX_REPEAT:
+        content = Counter([w for w in toks if len(w) > 3])
+        if content and max(content.values()) > MAX_REPEAT:
             return "repetitive"
         return self.contradiction(text, truth)
 
@@ -143,9 +146,15 @@ def _alternation(words: object) -> str:
     return "|".join(re.escape(w) for w in items)
 
 
+@lru_cache(maxsize=64)
+def words(text: str) -> tuple[str, ...]:
+    """A caption's lower-case words (cached: the filters, then the deduplicator, read each caption)."""
+    return tuple(_WORD.findall(text.lower()))
+
+
 def normalise(text: str) -> str:
     """Lower-case words only: the key used for exact deduplication."""
-    return " ".join(_WORD.findall(text.lower()))
+    return " ".join(words(text))
 
 
 class Deduplicator:
@@ -161,11 +170,13 @@ class Deduplicator:
         key = normalise(text)
         if key in self.keys:
             return False
-        words = set(key.split())
-        if any(len(words & s) / max(1, len(words | s)) >= NEAR_DUPLICATE for s in self.sets):
-            return False
+        new = set(words(text))
+        for old in self.sets:
+            shared = len(new & old)  # Jaccard: shared words over all words of the two
+            if shared / max(1, len(new) + len(old) - shared) >= NEAR_DUPLICATE:
+                return False
         self.keys.add(key)
-        self.sets.append(words)
+        self.sets.append(new)
         return True
 
 
