@@ -64,10 +64,16 @@ class RuleRewriter:
     name: str = "rules"
     _drop: frozenset[str] = field(init=False, repr=False)
     _phrases: list[tuple[re.Pattern[str], str]] = field(init=False, repr=False)
+    _surfaces: dict[str, str] = field(init=False, repr=False)
+    _sar_words: frozenset[str] = field(init=False, repr=False)
+    _boundary: frozenset[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         rules = self.vocab.o2s
         self._drop = frozenset(w.lower() for w in rules["drop"])
+        self._surfaces = rules["surfaces"]
+        self._sar_words = frozenset(rules["sar_adjectives"])
+        self._boundary = frozenset(rules["boundary"])
         ordered = sorted(rules["phrases"].items(), key=lambda kv: -len(kv[0]))
         self._phrases = [(re.compile(rf"\b{re.escape(k)}\b", re.IGNORECASE), v) for k, v in ordered]
 
@@ -94,10 +100,7 @@ class RuleRewriter:
 
     def rewrite(self, caption: str, rng: random.Random) -> str:
         """Drop colour/spectral words, add backscatter words to surfaces, fix articles."""
-        rules = self.vocab.o2s
-        surfaces: dict[str, str] = rules["surfaces"]
-        sar_words = frozenset(rules["sar_adjectives"])
-        boundary = frozenset(rules["boundary"])
+        surfaces, sar_words, boundary = self._surfaces, self._sar_words, self._boundary
         toks = self._kept_tokens(caption)
         out: list[str] = []
         seen: set[str] = set()
@@ -133,9 +136,7 @@ def _sentence_case(text: str) -> str:
 
 def mentions(text: str, vocab: Vocab) -> Counter[tuple[str, int | None]]:
     """(object class, stated count or None) for every object noun in a caption."""
-    objects: dict[str, list[str]] = vocab.o2s["objects"]
-    numbers: list[str] = vocab.words["numbers"]
-    word_of = {w: cls for cls, words in objects.items() for w in words}
+    word_of, numbers = vocab.o2s_nouns(), vocab.number_words()
     toks = [t.lower() for t in tokens(text)]
     found: Counter[tuple[str, int | None]] = Counter()
     for i, tok in enumerate(toks):
@@ -149,7 +150,7 @@ def mentions(text: str, vocab: Vocab) -> Counter[tuple[str, int | None]]:
                 break
             prev = toks[i - back]
             if prev in numbers:
-                count = numbers.index(prev)
+                count = numbers[prev]
                 break
             if prev.isdigit():
                 count = int(prev)

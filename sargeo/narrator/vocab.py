@@ -67,6 +67,8 @@ class Vocab:
     _aliases: dict[str, dict[str, str | None]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _numbers: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _o2s_nouns: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def aliases(self, kind: str) -> dict[str, str | None]:
         """``object_aliases`` or ``surface_aliases`` with normalised keys (case, '_', '-')."""
@@ -108,6 +110,20 @@ class Vocab:
         """SAR appearance words for a surface class (empty when unknown)."""
         entry = self.classes["surfaces"].get(key)
         return list(entry["sar"]) if entry else []
+
+    def number_words(self) -> dict[str, int]:
+        """Count word -> the number it names ('no' 0, 'one' 1 ... 'ten' 10)."""
+        if not self._numbers:
+            for n, word in enumerate(self.words["numbers"]):
+                self._numbers.setdefault(word, n)
+        return self._numbers
+
+    def o2s_nouns(self) -> dict[str, str]:
+        """Object noun of the o2s rules (one or two words) -> the object class it names."""
+        if not self._o2s_nouns:
+            objects: dict[str, list[str]] = self.o2s["objects"]
+            self._o2s_nouns.update((w, cls) for cls, words in objects.items() for w in words)
+        return self._o2s_nouns
 
     def count_phrases(self, n: int) -> list[str]:
         """Ways of writing ``n`` before a noun: exact words up to ten, bands above."""
