@@ -11,7 +11,9 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 from sargeo.narrator.text import Candidate, pick, tidy
@@ -58,7 +60,11 @@ def _fix_articles(toks: list[str]) -> list[str]:
 
 @dataclass
 class RuleRewriter:
-    """The default rewriter: vocabulary-driven word rules, no model."""
+    """The default rewriter: vocabulary-driven word rules, no model.
+
+    A rewrite depends on the caption and the chosen prefix only, so each pair is rewritten once (the
+    fusion step asks for several rewrites of the same sentences).
+    """
 
     vocab: Vocab
     name: str = "rules"
@@ -67,6 +73,7 @@ class RuleRewriter:
     _surfaces: dict[str, str] = field(init=False, repr=False)
     _sar_words: frozenset[str] = field(init=False, repr=False)
     _boundary: frozenset[str] = field(init=False, repr=False)
+    _written: Callable[[str, str], str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         rules = self.vocab.o2s
@@ -76,6 +83,7 @@ class RuleRewriter:
         self._boundary = frozenset(rules["boundary"])
         ordered = sorted(rules["phrases"].items(), key=lambda kv: -len(kv[0]))
         self._phrases = [(re.compile(rf"\b{re.escape(k)}\b", re.IGNORECASE), v) for k, v in ordered]
+        self._written = lru_cache(maxsize=256)(self._write)
 
     def _dropped(self, tok: str) -> bool:
         low = tok.lower()
@@ -100,6 +108,10 @@ class RuleRewriter:
 
     def rewrite(self, caption: str, rng: random.Random) -> str:
         """Drop colour/spectral words, add backscatter words to surfaces, fix articles."""
+        return self._written(caption, pick(rng, self.vocab.templates["o2s"]["prefix"]))
+
+    def _write(self, caption: str, prefix: str) -> str:
+        """The rewrite of ``caption``, led by ``prefix`` ('In SAR, ') unless it names SAR already."""
         surfaces, sar_words, boundary = self._surfaces, self._sar_words, self._boundary
         toks = self._kept_tokens(caption)
         out: list[str] = []
@@ -119,9 +131,7 @@ class RuleRewriter:
                 if not phrase & sar_words:
                     out[j:j] = surfaces[key].split()
             out.append(tok)
-        out = _fix_articles(out)
-        prefix = pick(rng, self.vocab.templates["o2s"]["prefix"])
-        body = detokenise(out)
+        body = detokenise(_fix_articles(out))
         if prefix and "sar" not in body.lower():
             first = body.split(" ", 1)[0]
             acronym = len(first) > 1 and first.isupper()
@@ -136,6 +146,12 @@ def _sentence_case(text: str) -> str:
 
 def mentions(text: str, vocab: Vocab) -> Counter[tuple[str, int | None]]:
     """(object class, stated count or None) for every object noun in a caption."""
+    return Counter(_mentions(text, vocab))
+
+
+@lru_cache(maxsize=256)
+def _mentions(text: str, vocab: Vocab) -> Counter[tuple[str, int | None]]:
+    """`mentions`, cached (read only): the check reads an optical caption once per rewrite of it."""
     word_of, numbers = vocab.o2s_nouns(), vocab.number_words()
     toks = [t.lower() for t in tokens(text)]
     found: Counter[tuple[str, int | None]] = Counter()
@@ -164,7 +180,7 @@ def mentions(text: str, vocab: Vocab) -> Counter[tuple[str, int | None]]:
 
 def consistent(original: str, rewrite: str, vocab: Vocab) -> tuple[bool, str]:
     """True when the rewrite names no new object and keeps every stated count; else the reason."""
-    before, after = mentions(original, vocab), mentions(rewrite, vocab)
+    before, after = _mentions(original, vocab), _mentions(rewrite, vocab)
     new = {c for c, _ in after} - {c for c, _ in before}
     if new:
         return False, f"invents {', '.join(sorted(new))}"

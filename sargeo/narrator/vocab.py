@@ -54,9 +54,12 @@ class ObjectClass:
     moors: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Vocab:
-    """Every table the narrator reads, parsed from the JSON files."""
+    """Every table the narrator reads, parsed from the JSON files.
+
+    Compared and hashed by identity: a vocabulary is loaded once and keys the caches built from it.
+    """
 
     classes: dict[str, Any]
     words: dict[str, Any]
