@@ -2,8 +2,10 @@
 
 The input is 10000 synthetic samples made in memory, shaped like ``sargeo synth`` scenes: a
 georeferenced UTM tile (10 m pixels, each tile its own transform), 0-30 objects of four classes with
-oriented boxes and attributes (length, ship type, moored), and for half of them a 256 px class mask
-(land, sea, urban, forest) handed over in memory, so that file reading is not what is measured.
+oriented boxes and attributes (length, ship type, moored), for half of them a 256 px class mask
+(land, sea, urban, forest) handed over in memory, so that file reading is not what is measured, and
+for a fifth of them the caption of a paired optical image (two sentences, made up per sample, so that
+no caption repeats across samples).
 
 - baseline: one fixed template per caption ("A SAR image with 3 ships."), the same number of
   captions per image as the narrator writes: the cheapest captioner there is;
@@ -44,10 +46,10 @@ GOAL = 2000.0
 SIZE = 512
 CLASSES = ("ship", "storage_tank", "aircraft", "wind_turbine")
 MASK_CLASSES = {0: "land", 1: "sea", 2: "urban", 3: "forest"}
-OPTICAL = (
-    "Three white ships are moored near a green park and red buildings.",
-    "A blue lake surrounded by dense green trees and a grey road.",
-)
+COUNTS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+COLOURS = ("white", "red", "grey", "blue", "green", "brown")
+OBJECTS = ("ships", "boats", "buildings", "storage tanks", "cars")
+PLACES = ("park", "lake", "road", "field", "forest", "beach")
 
 
 def masks(rng: np.random.Generator, n: int = 16) -> list[np.ndarray]:
@@ -64,9 +66,18 @@ def masks(rng: np.random.Generator, n: int = 16) -> list[np.ndarray]:
     return out
 
 
+def optical_caption(rng: random.Random) -> str:
+    """A made-up caption of a paired optical image: colours, counts, objects and places."""
+    c = rng.choice
+    return (
+        f"{c(COUNTS).capitalize()} {c(COLOURS)} {c(OBJECTS)} are near a {c(COLOURS)} {c(PLACES)}. "
+        f"A {c(COLOURS)} {c(PLACES)} lies beside {c(COUNTS)} {c(COLOURS)} {c(OBJECTS)}."
+    )
+
+
 def make_samples(n: int, seed: int = 0) -> list[Sample]:
-    """Synthetic-scene-like samples with georeference, boxes, attributes and (half of them) a mask."""
-    rng = random.Random(seed)
+    """Synthetic-scene-like samples: georeference, boxes, attributes, masks and optical captions."""
+    rng, optical_rng = random.Random(seed), random.Random(seed + 1)
     out = []
     for i in range(n):
         x0, y0 = (
@@ -103,7 +114,7 @@ def make_samples(n: int, seed: int = 0) -> list[Sample]:
                 boxes=boxes,
                 mask=str(i % 16) if with_mask else None,
                 mask_classes=MASK_CLASSES if with_mask else {},
-                optical_caption=OPTICAL[i % 2] if i % 5 == 0 else None,
+                optical_caption=optical_caption(optical_rng) if i % 5 == 0 else None,
                 tile=tile,
                 scene=f"scene_{i:05d}",
                 metadata={"sensor": "Sentinel-1"},
