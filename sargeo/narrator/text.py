@@ -33,8 +33,8 @@ def capitalise(text: str) -> str:
 
 
 def pick(rng: random.Random, options: Sequence[str]) -> str:
-    """One option, chosen by the seeded generator."""
-    return options[0] if len(options) == 1 else options[rng.randrange(len(options))]
+    """One option, chosen by the seeded generator (a single option draws nothing)."""
+    return options[0] if len(options) == 1 else rng.choice(options)
 
 
 @lru_cache(maxsize=4096)
