@@ -3,6 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
+LINT_PATHS := $(wildcard sargeo tests benchmarks scripts qgis_plugin)
 
 .PHONY: setup demo test test-fast lint format bench clean
 
@@ -13,8 +14,8 @@ demo: setup
 	$(VENV)/bin/sargeo demo -o demo-out --overwrite
 
 lint: setup
-	$(VENV)/bin/ruff check sargeo tests benchmarks scripts qgis_plugin
-	$(VENV)/bin/ruff format --check sargeo tests benchmarks scripts qgis_plugin
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(VENV)/bin/mypy sargeo
 
 test: setup lint
@@ -24,8 +25,8 @@ test-fast:
 	$(PY) -m pytest -n 2 -q -m "not slow and not qgis"
 
 format:
-	$(VENV)/bin/ruff format sargeo tests benchmarks scripts qgis_plugin
-	$(VENV)/bin/ruff check --fix sargeo tests benchmarks scripts qgis_plugin
+	$(VENV)/bin/ruff format $(LINT_PATHS)
+	$(VENV)/bin/ruff check --fix $(LINT_PATHS)
 
 bench: setup
 	$(PY) benchmarks/bench_tiling.py
