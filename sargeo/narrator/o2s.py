@@ -62,8 +62,8 @@ def _fix_articles(toks: list[str]) -> list[str]:
 class RuleRewriter:
     """The default rewriter: vocabulary-driven word rules, no model.
 
-    A rewrite depends on the caption and the chosen prefix only, so each pair is rewritten once (the
-    fusion step asks for several rewrites of the same sentences).
+    The rules rewrite each caption once (the fusion step asks for several rewrites of the same
+    sentences, which differ only by the prefix drawn for them).
     """
 
     vocab: Vocab
@@ -73,7 +73,7 @@ class RuleRewriter:
     _surfaces: dict[str, str] = field(init=False, repr=False)
     _sar_words: frozenset[str] = field(init=False, repr=False)
     _boundary: frozenset[str] = field(init=False, repr=False)
-    _written: Callable[[str, str], str] = field(init=False, repr=False)
+    _body: Callable[[str], str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         rules = self.vocab.o2s
@@ -83,7 +83,7 @@ class RuleRewriter:
         self._boundary = frozenset(rules["boundary"])
         ordered = sorted(rules["phrases"].items(), key=lambda kv: -len(kv[0]))
         self._phrases = [(re.compile(rf"\b{re.escape(k)}\b", re.IGNORECASE), v) for k, v in ordered]
-        self._written = lru_cache(maxsize=256)(self._write)
+        self._body = lru_cache(maxsize=256)(self._sar_body)
 
     def _dropped(self, tok: str) -> bool:
         low = tok.lower()
@@ -108,10 +108,16 @@ class RuleRewriter:
 
     def rewrite(self, caption: str, rng: random.Random) -> str:
         """Drop colour/spectral words, add backscatter words to surfaces, fix articles."""
-        return self._written(caption, pick(rng, self.vocab.templates["o2s"]["prefix"]))
+        body = self._body(caption)
+        prefix = pick(rng, self.vocab.templates["o2s"]["prefix"])
+        if prefix and "sar" not in body.lower():  # 'In SAR, ' unless it names SAR already
+            first = body.split(" ", 1)[0]
+            acronym = len(first) > 1 and first.isupper()
+            body = prefix + (body if acronym else body[:1].lower() + body[1:])
+        return _sentence_case(tidy(body))
 
-    def _write(self, caption: str, prefix: str) -> str:
-        """The rewrite of ``caption``, led by ``prefix`` ('In SAR, ') unless it names SAR already."""
+    def _sar_body(self, caption: str) -> str:
+        """The rewrite of ``caption`` without a prefix."""
         surfaces, sar_words, boundary = self._surfaces, self._sar_words, self._boundary
         toks = self._kept_tokens(caption)
         out: list[str] = []
@@ -131,12 +137,7 @@ class RuleRewriter:
                 if not phrase & sar_words:
                     out[j:j] = surfaces[key].split()
             out.append(tok)
-        body = detokenise(_fix_articles(out))
-        if prefix and "sar" not in body.lower():
-            first = body.split(" ", 1)[0]
-            acronym = len(first) > 1 and first.isupper()
-            body = prefix + (body if acronym else body[:1].lower() + body[1:])
-        return _sentence_case(tidy(body))
+        return detokenise(_fix_articles(out))
 
 
 def _sentence_case(text: str) -> str:
