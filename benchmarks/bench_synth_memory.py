@@ -15,8 +15,8 @@ Usage::
     .venv/bin/python benchmarks/bench_synth_memory.py --sizes 2048 8192  # quicker
 
 Measured on this project's 2-core machine (shared with other work, load average 2 to 6), 2026-11-28:
-4096 px in 8.6 s with a peak RSS of 369 MB (192 MB of whole-scene arrays); 20000 px in 264 s with a
-peak of 560 MB against 4578 MB of whole-scene arrays (ratio 0.12; the float32 SAR alone is 3052 MB).
+4096 px in 15.9 s with a peak RSS of 417 MB (192 MB of whole-scene arrays); 20000 px in 461 s with a
+peak of 551 MB against 4578 MB of whole-scene arrays (ratio 0.12; the float32 SAR alone is 3052 MB).
 About 150 MB of each peak are the imports.
 """
 
