@@ -138,6 +138,17 @@ def _grow(region: npt.NDArray[np.bool_], steps: int) -> npt.NDArray[np.bool_]:
     return grown
 
 
+def _per_column_and_row(hit: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.float32], ...]:
+    """How many pixels of a boolean image are set in each column and in each row.
+
+    Matrix-vector products on a 0/1 copy: exact (the counts are small integers) and several times
+    faster than summing the boolean image along each axis.
+    """
+    weights = hit.astype(np.float32)
+    ones_rows, ones_cols = np.ones(hit.shape[0], np.float32), np.ones(hit.shape[1], np.float32)
+    return ones_rows @ weights, weights @ ones_cols
+
+
 def _relations(
     mask: npt.NDArray[np.integer], surface_of: dict[int, str | None], shares: dict[str, float]
 ) -> tuple[dict[str, tuple[float, float] | None], tuple[str, ...]]:
@@ -163,7 +174,7 @@ def _relations(
     offsets: dict[str, tuple[float, float] | None] = {}
     counts: dict[str, int] = {}
     for key, hit in hits.items():
-        cols, rows = hit.sum(axis=0), hit.sum(axis=1)
+        cols, rows = _per_column_and_row(hit)
         n = counts[key] = int(cols.sum())
         if n == 0 or shares[key] >= UNIFORM:
             offsets[key] = None
