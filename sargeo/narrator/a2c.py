@@ -35,34 +35,27 @@ def direction(bearing: float, georeferenced: bool, vocab: Vocab) -> str:
     return words[octant(bearing)]
 
 
+def place_phrases(place: tuple[object, ...], vocab: Vocab) -> list[str]:
+    """The position phrases of a grid place (`sargeo.narrator.facts.grid_place`)."""
+    words = vocab.words
+    match place:
+        case ("cell", (row, col)):
+            return list(words["cells"][f"{row},{col}"])
+        case ("row", row):
+            return list(words["rows"][str(row)])
+        case ("col", col):
+            return list(words["cols"][str(col)])
+    return list(words["scattered"])
+
+
 def where(group: GroupFact, vocab: Vocab, rng: random.Random) -> str:
     """Position of a group in the 3x3 grid: one cell, one row, one column, or scattered."""
-    cells = group.cells
-    words = vocab.words
-    if len(cells) == 1:
-        row, col = next(iter(cells))
-        return pick(rng, words["cells"][f"{row},{col}"])
-    rows = {r for r, _ in cells}
-    cols = {c for _, c in cells}
-    if len(rows) == 1:
-        return pick(rng, words["rows"][str(next(iter(rows)))])
-    if len(cols) == 1:
-        return pick(rng, words["cols"][str(next(iter(cols)))])
-    return pick(rng, words["scattered"])
+    return pick(rng, place_phrases(group.place, vocab))
 
 
-def place_key(group: GroupFact) -> tuple[object, ...]:
-    """Which position phrase family `where` uses for a group (a cell, a row, a column, scattered)."""
-    cells = group.cells
-    if len(cells) == 1:
-        return ("cell", next(iter(cells)))
-    rows = {r for r, _ in cells}
-    cols = {c for _, c in cells}
-    if len(rows) == 1:
-        return ("row", next(iter(rows)))
-    if len(cols) == 1:
-        return ("col", next(iter(cols)))
-    return ("scattered",)
+def _comma_outside_parentheses(clause: str) -> bool:
+    """Whether a clause has a comma that is not in a parenthesised type list."""
+    return "," in clause and "," in _PARENS.sub("", clause)
 
 
 def length_text(metres: float) -> str:
@@ -168,11 +161,11 @@ def noun_phrase(
     """The caption's noun phrase over all classes, its verb ('is'/'are') and the annotation ids."""
     groups = facts.groups[:MAX_CLASSES]
     first = detail or pick(rng, vocab.templates["a2c"]["details"])
-    used = {place_key(groups[0])} if groups else set()
+    used = {groups[0].place} if groups else set()
     clauses = [group_clause(groups[0], facts, vocab, rng, first)] if groups else []
     for g in groups[1:]:
         # other classes get a position only where it adds something: not 'scattered', not a repeat
-        key = place_key(g)
+        key = g.place
         fresh = key not in used and key != ("scattered",) and first != "plain"
         used.add(key)
         clauses.append(
@@ -182,7 +175,7 @@ def noun_phrase(
         )
     be = "is" if len(groups) == 1 and groups[0].count == 1 else "are"
     ids = tuple(i for g in groups for i in g.source_ids)
-    if len(clauses) > 1 and any("," in _PARENS.sub("", c) for c in clauses):
+    if len(clauses) > 1 and any(_comma_outside_parentheses(c) for c in clauses):
         return "; ".join(clauses[:-1]) + "; and " + clauses[-1], be, ids
     return join_list(clauses), be, ids
 

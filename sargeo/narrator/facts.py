@@ -56,12 +56,15 @@ class GroupFact:
     """Grid cells the objects' centres fall in."""
     source_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
     """Annotation ids of the objects (those that have one)."""
+    place: tuple[object, ...] = field(init=False, repr=False, compare=False)
+    """Where the objects lie on the grid (see `grid_place`)."""
     _kinds: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Derive the cells, ids and types once (the class is frozen, hence ``object.__setattr__``)."""
         objs = self.objects
         object.__setattr__(self, "cells", frozenset(o.cell for o in objs))
+        object.__setattr__(self, "place", grid_place(self.cells))
         object.__setattr__(self, "source_ids", tuple(o.source_id for o in objs if o.source_id))
         object.__setattr__(self, "_kinds", tuple(dict.fromkeys(o.kind for o in objs if o.kind)))
 
@@ -109,6 +112,19 @@ def cell_of(x: float, y: float, width: int, height: int) -> tuple[int, int]:
     row = min(2, max(0, int(3.0 * y / height)))
     col = min(2, max(0, int(3.0 * x / width)))
     return row, col
+
+
+def grid_place(cells: frozenset[tuple[int, int]]) -> tuple[object, ...]:
+    """Where grid cells lie: ("cell", (row, col)), ("row", row), ("col", col) or ("scattered",)."""
+    if len(cells) == 1:
+        return ("cell", next(iter(cells)))
+    rows = {r for r, _ in cells}
+    cols = {c for _, c in cells}
+    if len(rows) == 1:
+        return ("row", next(iter(rows)))
+    if len(cols) == 1:
+        return ("col", next(iter(cols)))
+    return ("scattered",)
 
 
 def _number(value: Any, positive: bool = True) -> float | None:

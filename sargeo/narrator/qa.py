@@ -12,7 +12,7 @@ import random
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sargeo.narrator.a2c import direction
+from sargeo.narrator.a2c import direction, place_phrases
 from sargeo.narrator.facts import GroupFact, SceneFacts, objects_known
 from sargeo.narrator.sa2c import CoverFacts, percent
 from sargeo.narrator.text import Candidate, article, pick
@@ -38,18 +38,7 @@ class QAPair:
 
 def _where(group: GroupFact, vocab: Vocab) -> str:
     """Canonical (first) position phrase of a group."""
-    cells = group.cells
-    words = vocab.words
-    if len(cells) == 1:
-        row, col = next(iter(cells))
-        return str(words["cells"][f"{row},{col}"][0])
-    rows = {r for r, _ in cells}
-    cols = {c for _, c in cells}
-    if len(rows) == 1:
-        return str(words["rows"][str(next(iter(rows)))][0])
-    if len(cols) == 1:
-        return str(words["cols"][str(next(iter(cols)))][0])
-    return str(words["scattered"][0])
+    return place_phrases(group.place, vocab)[0]
 
 
 def _nouns(group_cls: str, vocab: Vocab) -> tuple[str, str]:
