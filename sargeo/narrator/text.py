@@ -58,14 +58,14 @@ def join_list(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-_SPACE_BEFORE = re.compile(r" ([,.;:)])")
-_DOUBLE = re.compile(r"([,;])\1+")
+_SPACE_BEFORE = re.compile(r" (?=[,.;:)])")
+_DOUBLE = re.compile(r",(?=,)|;(?=;)")  # all but the last of a run of commas or semicolons
 _COMMA_STOP = re.compile(r",\s*\.")
 
 
 def tidy(text: str) -> str:
     """Collapse doubled spaces and spaces before punctuation."""
     text = " ".join(text.split())  # every run of whitespace becomes one space
-    text = _SPACE_BEFORE.sub(r"\1", text)
-    text = _DOUBLE.sub(r"\1", text)
+    text = _SPACE_BEFORE.sub("", text)
+    text = _DOUBLE.sub("", text)
     return _COMMA_STOP.sub(".", text)
