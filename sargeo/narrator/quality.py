@@ -135,8 +135,10 @@ class Checker:
             return "too long"
         if any(map(operator.eq, toks, toks[1:])):
             return "repeated word"
-        content = Counter([w for w in toks if len(w) > 3])
-        if content and max(content.values()) > MAX_REPEAT:
+        content = [w for w in toks if len(w) > 3]
+        # a word said more than MAX_REPEAT times leaves at least MAX_REPEAT repeats: count only then
+        repeats = len(content) - len(set(content))
+        if repeats >= MAX_REPEAT and max(Counter(content).values()) > MAX_REPEAT:
             return "repetitive"
         return self.contradiction(text, truth)
 
