@@ -165,12 +165,11 @@ def _relations(
     xs = (np.arange(small.shape[1]) + 0.5) * step - w / 2.0  # pixel-centre offsets from the centre
     ys = (np.arange(small.shape[0]) + 0.5) * step - h / 2.0
     hits: dict[str, npt.NDArray[np.bool_]] = {}
-    for key in shares:
-        hit = np.zeros(small.shape, dtype=bool)
-        for value, surface in surface_of.items():
-            if surface == key:
-                hit |= small == value
-        hits[key] = hit
+    for value, key in surface_of.items():
+        if key in shares:  # a surface's pixels are those of every class value named after it
+            hit = small == value
+            hits[key] = hits[key] | hit if key in hits else hit
+    hits = {key: hits[key] for key in shares}  # in the order of ``shares``, largest first
     offsets: dict[str, tuple[float, float] | None] = {}
     counts: dict[str, int] = {}
     for key, hit in hits.items():
