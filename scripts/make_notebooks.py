@@ -49,7 +49,10 @@ TILING = [
         "tiles[['tile_id', 'crs', 'pixel_spacing_x', 'pixel_spacing_y', 'polarisations', 'units',"
         " 'valid_fraction']].head()",
     ),
-    ("md", "The scene's VV band with the tile footprints on top: the grid covers the right and bottom edges."),
+    (
+        "md",
+        "The scene's VV band with the tile footprints on top: the grid covers the right and bottom edges.",
+    ),
     (
         "code",
         "with rasterio.open(raster) as src:\n"
@@ -60,7 +63,10 @@ TILING = [
         "tiles.boundary.plot(ax=ax, color='orange', linewidth=0.8)\n"
         "ax.set_title('VV (dB) and the tile grid'); plt.show()",
     ),
-    ("md", "A few chips as written to disk: each is a standalone GeoTIFF with its own georeference."),
+    (
+        "md",
+        "A few chips as written to disk: each is a standalone GeoTIFF with its own georeference.",
+    ),
     (
         "code",
         "fig, axes = plt.subplots(1, 4, figsize=(14, 3.5))\n"
@@ -77,7 +83,11 @@ TILING = [
 def build(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
     """A notebook from (kind, source) pairs, without outputs."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [
         nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
         for kind, src in cells
