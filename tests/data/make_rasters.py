@@ -6,12 +6,14 @@ Run ``python tests/data/make_rasters.py OUT_DIR`` to write them by hand; the tes
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.warp import transform
 
 
@@ -104,9 +106,11 @@ def make_all(out: Path) -> dict[str, Path]:
     )  # fmt: skip
 
     # Bad inputs.
-    files["no_crs"] = write(
-        out / "no_crs.tif", _speckled((1, 64, 64), seed=5), None, Affine.identity()
-    )
+    with warnings.catch_warnings():  # no georeference is the point of this file
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        files["no_crs"] = write(
+            out / "no_crs.tif", _speckled((1, 64, 64), seed=5), None, Affine.identity()
+        )
     corrupt = out / "corrupt.tif"
     corrupt.write_bytes(b"II*\x00" + bytes(range(256)) * 8)
     files["corrupt"] = corrupt
