@@ -43,9 +43,15 @@ def fields(template: str) -> frozenset[str]:
     return frozenset(name for _, name, _, _ in _FIELDS.parse(template) if name)
 
 
+@lru_cache(maxsize=4096)
+def _usable(templates: tuple[str, ...], names: frozenset[str]) -> tuple[str, ...]:
+    """The templates whose placeholders are all among ``names``."""
+    return tuple(t for t in templates if fields(t) <= names)
+
+
 def fill(rng: random.Random, templates: Sequence[str], values: dict[str, str]) -> str | None:
     """A random template among those whose placeholders all have values, filled; None if none fits."""
-    usable = [t for t in templates if fields(t) <= values.keys()]
+    usable = _usable(tuple(templates), frozenset(values))
     if not usable:
         return None
     return pick(rng, usable).format(**values)
