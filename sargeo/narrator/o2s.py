@@ -128,14 +128,17 @@ class RuleRewriter:
             key = pair if pair in surfaces else low
             if key in surfaces and key not in seen:
                 seen.add(key)
-                # insert before the noun phrase: after the last boundary word (at most 3 back)
+                # Insert right before the noun, after its other modifiers ("two large bright
+                # ships", "dozens of bright ships"): grammatical whatever precedes the noun
+                # phrase, unlike a guess at where the phrase starts. Skip when one of the
+                # modifiers (up to the last boundary word, 3 back at most) is a SAR word already.
                 start = len(out) - (1 if key == pair else 0)
                 j = start
                 while j > 0 and start - j < 3 and out[j - 1].lower() not in boundary:
                     j -= 1
                 phrase = {w.strip(",").lower() for w in out[j:start]}
                 if not phrase & sar_words:
-                    out[j:j] = surfaces[key].split()
+                    out[start:start] = surfaces[key].split()
             out.append(tok)
         return detokenise(_fix_articles(out))
 

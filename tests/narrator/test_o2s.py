@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -45,6 +46,22 @@ def test_articles_are_fixed_after_insertion() -> None:
     out = _rewrite("A lake next to an orange field.")
     assert "a dark, smooth lake" in out.lower()
     assert "a patchy field" in out.lower()
+
+
+@pytest.mark.parametrize(
+    ("optical", "expected"),
+    [
+        # The backscatter word goes right before the noun, whatever precedes its phrase.
+        ("We can see several dozen white ships.", "we can see several dozen bright ships"),
+        ("More than twenty white boats are moored.", "more than twenty bright boats are moored"),
+        ("There is a large white ship.", "there is a large bright ship"),
+        # Compound nouns stay whole.
+        ("Two white storage tanks stand by a road.", "two bright storage tanks"),
+        ("Three grey oil tanks.", "three bright oil tanks"),
+    ],
+)
+def test_backscatter_word_lands_before_the_noun(optical: str, expected: str) -> None:
+    assert expected in RULES.rewrite(optical, random.Random(0)).lower()
 
 
 def test_consistency_check_catches_invented_objects_and_changed_counts() -> None:
