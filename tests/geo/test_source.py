@@ -106,3 +106,28 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_pixel_coords_allowed(test_rasters: dict[str, Path]) -> None:
     src = open_source([test_rasters["no_crs"]], allow_pixel_coords=True)
     assert src.grid.crs is None
+
+
+def test_vrt_opens_like_its_source(test_rasters: dict[str, Path], tmp_path: Path) -> None:
+    whole = test_rasters["mosaic_whole"]
+    with rasterio.open(whole) as ds:
+        width, height = ds.width, ds.height
+    bands = "".join(
+        f'<VRTRasterBand dataType="Float32" band="{b}"><SimpleSource>'
+        f'<SourceFilename relativeToVRT="0">{whole}</SourceFilename><SourceBand>{b}</SourceBand>'
+        f"</SimpleSource></VRTRasterBand>"
+        for b in (1, 2)
+    )
+    with rasterio.open(whole) as ds:
+        transform = ", ".join(str(v) for v in ds.transform.to_gdal())
+        wkt = ds.crs.to_wkt()
+    vrt = tmp_path / "scene.vrt"
+    vrt.write_text(
+        f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}"><SRS>{wkt}</SRS>'
+        f"<GeoTransform>{transform}</GeoTransform>{bands}</VRTDataset>"
+    )
+    src, ref = open_source([vrt]), open_source([whole])
+    assert src.grid == ref.grid and src.count == 2
+    with src.open_reader() as a, ref.open_reader() as b:
+        window = Window(10, 20, 100, 50)
+        np.testing.assert_array_equal(a.read(window).data, b.read(window).data)
