@@ -106,6 +106,33 @@ class AdapterResult:
         return sum(len(s.boxes) for s in self.samples)
 
 
+def checked_image_size(
+    result: AdapterResult,
+    where: str,
+    path: Path,
+    declared: tuple[int | None, int | None] | None,
+    declared_in: str,
+    name: str = "",
+) -> tuple[int, int] | None:
+    """The image's (width, height), or None after recording why it is skipped: the file cannot be
+    read, or its size disagrees with the size its annotation ``declared`` (None: not recorded).
+    ``name`` is how the annotation names the file (default: its file name)."""
+    try:
+        width, height = image_size(path)
+    except OSError as exc:
+        result.skip(where, f"unreadable image {name or path.name} ({exc})", "unreadable image")
+        return None
+    if declared is not None and declared != (width, height):
+        result.skip(
+            where,
+            f"image size mismatch: {declared_in} {declared[0]}x{declared[1]}, "
+            f"file {width}x{height}",
+            "image size mismatch",
+        )
+        return None
+    return width, height
+
+
 def image_size(path: Path) -> tuple[int, int]:
     """(width, height) of an image file from its header only (Pillow, then rasterio).
 

@@ -20,6 +20,7 @@ from sargeo.datasets.base import (
     AdapterResult,
     Skipped,
     check_box,
+    checked_image_size,
     find_images,
     image_size,
     progress_bar,
@@ -182,19 +183,13 @@ def _image_sample(
     if not path.is_file():
         result.skip(loc, f"missing file {name}", "missing file")
         return None
-    try:
-        width, height = image_size(path)
-    except OSError as exc:
-        result.skip(loc, f"unreadable image {name} ({exc})", "unreadable image")
-        return None
     declared = (entry.get("width"), entry.get("height"))
-    if declared != (None, None) and declared != (width, height):
-        result.skip(
-            loc,
-            f"image size mismatch: JSON {declared[0]}x{declared[1]}, file {width}x{height}",
-            "image size mismatch",
-        )
+    size = checked_image_size(
+        result, loc, path, None if declared == (None, None) else declared, "JSON", name
+    )
+    if size is None:
         return None
+    width, height = size
     return Sample(
         id=Path(name).with_suffix("").as_posix(),
         image=str(path),

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from sargeo.datasets.base import AdapterResult, check_box, image_size, progress_bar
+from sargeo.datasets.base import AdapterResult, check_box, checked_image_size, progress_bar
 from sargeo.records import Box, Sample
 
 Obox = tuple[float, float, float, float, float]
@@ -71,19 +71,12 @@ def _read_one(
     if image is None:
         result.skip(where, f"missing file {name or xml_path.stem + '.*'}", "missing file")
         return None
-    try:
-        width, height = image_size(image)
-    except OSError as exc:
-        result.skip(where, f"unreadable image {image.name} ({exc})", "unreadable image")
-        return None
     declared = (_int(root.findtext("size/width")), _int(root.findtext("size/height")))
-    if all(declared) and declared != (width, height):  # 0 or absent: size not recorded
-        result.skip(
-            where,
-            f"image size mismatch: XML {declared[0]}x{declared[1]}, file {width}x{height}",
-            "image size mismatch",
-        )
+    # 0 or absent: the XML does not record the size
+    size = checked_image_size(result, where, image, declared if all(declared) else None, "XML")
+    if size is None:
         return None
+    width, height = size
     sample = Sample(
         id=image.stem,
         image=str(image),
