@@ -159,14 +159,10 @@ class _ChipWriter:
         self.options = options
         self.chips = chips
         self.prefix = prefix
-        converts = options.to_db or options.speckle is not None or options.clip is not None
-        self.converts = converts
-        self.dtype = "float32" if converts else source.dtype
+        self.converts = options.to_db or options.speckle is not None or options.clip is not None
+        self.dtype = "float32" if self.converts else source.dtype
         self.units = "dB" if options.to_db else source.units
-        if self.dtype == "float32" and converts:
-            self.nodata: float | None = float("nan")
-        else:
-            self.nodata = source.nodata
+        self.nodata: float | None = float("nan") if self.converts else source.nodata
         self.crs = crs_text(source.grid.crs)
 
     def process(self, window: Window, name: str, data: np.ma.MaskedArray) -> Tile | None:
@@ -223,26 +219,21 @@ class _ChipWriter:
         with warnings.catch_warnings():
             # Pixel-coordinate rasters (--allow-pixel-coords) have no CRS by the user's choice.
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            self._write_file(path, pixels, transform, count, height, width)
-
-    def _write_file(
-        self, path: Path, pixels: np.ndarray, transform: object, count: int, height: int, width: int
-    ) -> None:
-        with rasterio.open(
-            path,
-            "w",
-            driver="GTiff",
-            width=width,
-            height=height,
-            count=count,
-            dtype=self.dtype,
-            crs=self.source.grid.crs,
-            transform=transform,
-            nodata=self.nodata,
-        ) as dst:
-            dst.write(pixels)
-            dst.descriptions = self.source.polarisations
-            dst.update_tags(units=self.units, source=self.source.name)
+            with rasterio.open(
+                path,
+                "w",
+                driver="GTiff",
+                width=width,
+                height=height,
+                count=count,
+                dtype=self.dtype,
+                crs=self.source.grid.crs,
+                transform=transform,
+                nodata=self.nodata,
+            ) as dst:
+                dst.write(pixels)
+                dst.descriptions = self.source.polarisations
+                dst.update_tags(units=self.units, source=self.source.name)
 
 
 def tile_source(
