@@ -232,14 +232,16 @@ def _read_masked(
 ) -> np.ma.MaskedArray:
     rio_window = RioWindow(window.col, window.row, window.width, window.height)
     data = handle.read(window=rio_window)
-    if nodata is None:
-        mask = np.zeros(data.shape, dtype=bool)
-    elif math.isnan(nodata):
-        mask = np.isnan(data)
-    else:
-        mask = data == nodata
+    # NaN/inf are invalid in any float raster, so a NaN nodata needs no pass of its own.
+    has_value = nodata is not None and not math.isnan(nodata)
     if data.dtype.kind == "f":
-        mask |= ~np.isfinite(data)
+        mask = ~np.isfinite(data)
+        if has_value:
+            mask |= data == nodata
+    elif has_value:
+        mask = data == nodata
+    else:
+        mask = np.zeros(data.shape, dtype=bool)
     return np.ma.MaskedArray(data, mask=mask)
 
 
