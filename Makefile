@@ -5,10 +5,17 @@ export HF_HUB_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 LINT_PATHS := $(wildcard sargeo tests benchmarks scripts qgis_plugin)
 
-.PHONY: setup demo test test-fast lint format bench clean
+.PHONY: setup lock demo test test-fast lint format bench clean
 
 setup:
 	@bash scripts/setup.sh
+
+# Regenerates requirements.lock, the exact versions every install gets, from pyproject.toml's ranges.
+# Pins already in the lock are kept; `make lock UPGRADE=--upgrade` moves every pin to its newest release.
+# Run it after changing a dependency, then `make setup` installs the new lock.
+lock: setup
+	$(VENV)/bin/uv pip compile pyproject.toml --all-extras -c constraints.txt -o requirements.lock \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 $(UPGRADE)
 
 demo: setup
 	$(VENV)/bin/sargeo demo -o demo-out --overwrite
