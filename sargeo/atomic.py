@@ -15,7 +15,7 @@ from sargeo.errors import SargeoError
 def check_output_dir(path: Path, overwrite: bool) -> None:
     """Refuse an existing output folder unless ``overwrite`` is set."""
     if path.exists() and not overwrite:
-        raise SargeoError(f"output folder {path} already exists (use --overwrite to replace it)")
+        raise SargeoError(f"output folder {path} already exists (use `overwrite` to replace it)")
     if path.exists() and not path.is_dir():
         raise SargeoError(f"output {path} exists and is not a folder")
 

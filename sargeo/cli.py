@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sargeo import __version__
-from sargeo.errors import NotBuiltYetError, SargeoError
+from sargeo.errors import NotBuiltYetError, is_user_error, user_message
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -44,7 +44,7 @@ def _run_tile(args: argparse.Namespace) -> int:
     options = TilingOptions(
         size=args.size,
         overlap=args.overlap,
-        resolution=args.res,
+        resolution=args.resolution,
         crs=args.crs,
         to_db=args.to_db,
         clip=args.clip,
@@ -135,7 +135,14 @@ def _add_tile(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     p.add_argument("--size", type=int, default=512, metavar="PX", help="tile size in pixels")
     p.add_argument("--overlap", type=int, default=0, metavar="PX", help="overlap in pixels")
-    p.add_argument("--res", type=float, default=None, metavar="M", help="target resolution (m)")
+    p.add_argument(
+        "--res",
+        dest="resolution",
+        type=float,
+        default=None,
+        metavar="M",
+        help="target resolution (m)",
+    )
     p.add_argument("--crs", default=None, metavar="EPSG", help="target CRS (EPSG code or 'utm')")
     p.add_argument(
         "--tile-metres", type=float, default=None, metavar="M", help="tile size in metres"
@@ -305,7 +312,18 @@ def build_parser() -> argparse.ArgumentParser:
             _add_unbuilt(sub, name, help_text)
         else:
             builder(sub)
+    for command in sub.choices.values():
+        command.set_defaults(flags=_flags(command))
     return parser
+
+
+def _flags(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Option name (the library's parameter) -> this command's flag, for error messages."""
+    return {
+        action.dest: max(action.option_strings, key=len)
+        for action in parser._actions
+        if action.option_strings
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -317,8 +335,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = args.handler(args)
-    except SargeoError as exc:
-        print(f"sargeo {args.command}: error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        if not is_user_error(exc):
+            raise
+        print(f"sargeo {args.command}: error: {user_message(exc, args.flags)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"sargeo {args.command}: interrupted", file=sys.stderr)

@@ -201,10 +201,12 @@ def open_safe(
             f"unknown calibration {calibration!r}: expected one of {', '.join(CALIBRATIONS)}"
         )
     if crs is not None or resolution is not None or metric:
-        asked = "--crs" if crs is not None else "--res" if resolution is not None else "metres"
+        asked = (
+            "`crs`" if crs is not None else "`resolution`" if resolution is not None else "metres"
+        )
         raise SargeoError(
             f"{path}: reprojecting SAFE products is not supported yet ({asked} asked for a map "
-            "grid); tile it on its own GCP-fitted EPSG:4326 grid (no --crs/--res/--tile-metres)"
+            "grid); tile it on its own GCP-fitted EPSG:4326 grid (no `crs`, `resolution` or `tile_metres`)"
         )
     attrs = _read_manifest(path)
     product_type = str(attrs.get("product_type", ""))

@@ -378,7 +378,7 @@ def open_source(
         raise SargeoError("no raster given")
     if len(paths) > 1 and not mosaic:
         raise SargeoError(
-            "several rasters given: add --mosaic to combine them, or tile them one by one"
+            "several rasters given: add `mosaic` to combine them, or tile them one by one"
         )
     if units is not None and units not in UNITS:
         raise SargeoError(f"unknown units {units!r}: expected one of {', '.join(UNITS)}")
@@ -415,7 +415,7 @@ def _file_source(
         if ds.crs is None and not allow_pixel_coords:
             hint = " (it has GCPs only: open its SAFE folder instead)" if ds.gcps[0] else ""
             raise SargeoError(
-                f"{path}: the raster has no CRS{hint}; use --allow-pixel-coords to tile it in pixel coordinates"
+                f"{path}: the raster has no CRS{hint}; use `allow_pixel_coords` to tile it in pixel coordinates"
             )
         if ds.count != first.count:
             raise SargeoError(
@@ -428,7 +428,7 @@ def _file_source(
     crss = {ds.crs.to_wkt() if ds.crs else "" for ds in datasets}
     if len(crss) > 1 and crs is None:
         raise SargeoError(
-            "mosaic files disagree in CRS: pass --crs to reproject them onto one grid"
+            "mosaic files disagree in CRS: pass `crs` to reproject them onto one grid"
         )
     if allow_pixel_coords and first.crs is None and (crs is not None or resolution is not None):
         raise SargeoError("a raster without CRS cannot be reprojected or resampled")

@@ -27,7 +27,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from tqdm import tqdm
 
 from sargeo.atomic import atomic_dir
-from sargeo.errors import SargeoError
+from sargeo.errors import OptionError, SargeoError
 from sargeo.geo.index import write_tile_index
 from sargeo.geo.source import (
     RasterSource,
@@ -84,17 +84,17 @@ class TilingOptions:
     def check(self) -> None:
         """Refuse inconsistent options with a clear message."""
         if self.size < 16:
-            raise SargeoError(f"--size must be at least 16 pixels, got {self.size}")
+            raise OptionError("size", f"must be at least 16 pixels, got {self.size}")
         if not 0 <= self.overlap < self.size:
-            raise SargeoError(f"--overlap must be in [0, size), got {self.overlap}")
+            raise OptionError("overlap", f"must be in [0, size), got {self.overlap}")
         if not 0.0 <= self.max_nodata <= 1.0:
-            raise SargeoError(f"--max-nodata must be in [0, 1], got {self.max_nodata}")
+            raise OptionError("max_nodata", f"must be in [0, 1], got {self.max_nodata}")
         if self.resolution is not None and self.resolution <= 0:
-            raise SargeoError(f"--res must be positive, got {self.resolution}")
+            raise OptionError("resolution", f"must be positive, got {self.resolution}")
         if self.tile_metres is not None and self.tile_metres <= 0:
-            raise SargeoError(f"--tile-metres must be positive, got {self.tile_metres}")
+            raise OptionError("tile_metres", f"must be positive, got {self.tile_metres}")
         if self.workers is not None and self.workers < 1:
-            raise SargeoError(f"--workers must be at least 1, got {self.workers}")
+            raise OptionError("workers", f"must be at least 1, got {self.workers}")
 
 
 @dataclass
@@ -247,8 +247,8 @@ def tile_source(
     """Tile one source into ``chips``; returns the tiles written and the number skipped."""
     size = _tile_size(source, options)
     if options.overlap >= size:
-        raise SargeoError(
-            f"--overlap ({options.overlap}) must be smaller than the tile ({size} px)"
+        raise OptionError(
+            "overlap", f"({options.overlap}) must be smaller than the tile ({size} px)"
         )
     rows = tile_windows(source.grid.width, source.grid.height, size, options.overlap)
     workers = min(options.workers or os.cpu_count() or 1, len(rows))
@@ -321,7 +321,7 @@ def tile_to_folder(
             itemsize = np.dtype(source.dtype).itemsize
             megabytes += source.grid.width * source.grid.height * source.count * itemsize / 1e6
         if not tiles:
-            raise SargeoError("no tile written: every tile is mostly nodata (see --max-nodata)")
+            raise SargeoError("no tile written: every tile is mostly nodata (see `max_nodata`)")
         write_tile_index(tiles, tmp / INDEX)
         seconds = time.perf_counter() - start
         manifest = {

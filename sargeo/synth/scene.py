@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from sargeo import __version__
 from sargeo.atomic import atomic_dir, check_output_dir
-from sargeo.errors import SargeoError
+from sargeo.errors import OptionError
 from sargeo.records import Window
 from sargeo.synth import FORMAT_VERSION, MANIFEST, SCENE_FILES, scene_dirname
 from sargeo.synth.grid import Grid
@@ -63,21 +63,21 @@ class SynthOptions:
 def check_options(options: SynthOptions) -> None:
     """Refuse impossible options with a one-line message."""
     if not MIN_SIZE <= options.size <= MAX_SIZE:
-        raise SargeoError(
-            f"--size must be between {MIN_SIZE} and {MAX_SIZE} px, got {options.size}"
+        raise OptionError(
+            "size", f"must be between {MIN_SIZE} and {MAX_SIZE} px, got {options.size}"
         )
     if not 0.1 <= options.spacing <= 1000:
-        raise SargeoError(f"--spacing must be between 0.1 and 1000 m, got {options.spacing}")
+        raise OptionError("spacing", f"must be between 0.1 and 1000 m, got {options.spacing}")
     if options.units not in ("dB", "linear"):
-        raise SargeoError(f"--units must be 'dB' or 'linear', got {options.units!r}")
+        raise OptionError("units", f"must be 'dB' or 'linear', got {options.units!r}")
     if options.looks is not None and not options.looks > 0:
-        raise SargeoError(f"--looks must be positive, got {options.looks}")
+        raise OptionError("looks", f"must be positive, got {options.looks}")
     if options.block < 256 or options.block % 256:
-        raise SargeoError(f"--block must be a positive multiple of 256 px, got {options.block}")
+        raise OptionError("block", f"must be a positive multiple of 256 px, got {options.block}")
     if options.workers < 1:
-        raise SargeoError(f"--workers must be at least 1, got {options.workers}")
+        raise OptionError("workers", f"must be at least 1, got {options.workers}")
     if not 0 <= options.seed < 2**63:
-        raise SargeoError(f"--seed must be a non-negative integer, got {options.seed}")
+        raise OptionError("seed", f"must be a non-negative integer, got {options.seed}")
 
 
 @dataclass
@@ -270,7 +270,7 @@ def generate(
     """Generate ``scenes`` scenes into the folder ``output`` (written atomically)."""
     check_options(options)
     if scenes < 1:
-        raise SargeoError(f"--scenes must be at least 1, got {scenes}")
+        raise OptionError("scenes", f"must be at least 1, got {scenes}")
     check_output_dir(output, overwrite)
     classes = load_classes()
     model = load_backscatter(options.backscatter or BACKSCATTER_PATH, classes)
