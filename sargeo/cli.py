@@ -7,7 +7,9 @@ and writes its outputs under a temporary name before renaming them into place.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -326,6 +328,14 @@ def _flags(parser: argparse.ArgumentParser) -> dict[str, str]:
     }
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every partial output is removed on the way out."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sargeo`` console script."""
     parser = build_parser()
@@ -333,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         code: int = args.handler(args)
     except Exception as exc:
@@ -340,9 +352,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"sargeo {args.command}: error: {user_message(exc, args.flags)}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(f"sargeo {args.command}: terminated; no output was changed", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
-        print(f"sargeo {args.command}: interrupted", file=sys.stderr)
-        return 130
+        print(f"sargeo {args.command}: interrupted; no output was changed", file=sys.stderr)
+        return 128 + signal.SIGINT
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
     return code
 
 

@@ -19,7 +19,7 @@ def run_demo(output: Path, *, overwrite: bool = False, progress: bool = True) ->
     from sargeo.synth.scene import SynthOptions, generate
 
     lines: list[str] = []
-    with atomic_dir(output, overwrite=overwrite) as tmp:
+    with atomic_dir(output, inputs=(), overwrite=overwrite) as tmp:
         synth = generate(tmp / "synth", 4, SynthOptions(size=1024, seed=0), progress=progress)
         lines += [
             "[1/3] synthetic SAR world",

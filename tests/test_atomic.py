@@ -13,7 +13,7 @@ from sargeo.errors import SargeoError
 
 
 def test_atomic_dir_has_usual_mode(tmp_path: Path) -> None:
-    with atomic_dir(tmp_path / "out") as tmp:
+    with atomic_dir(tmp_path / "out", inputs=()) as tmp:
         (tmp / "a.txt").write_text("x")
     mask = os.umask(0)
     os.umask(mask)
@@ -24,7 +24,7 @@ def test_atomic_dir_failure_keeps_the_old_folder(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "old.txt").write_text("old")
-    with pytest.raises(RuntimeError), atomic_dir(out, overwrite=True) as tmp:
+    with pytest.raises(RuntimeError), atomic_dir(out, inputs=(), overwrite=True) as tmp:
         (tmp / "new.txt").write_text("new")
         raise RuntimeError("boom")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
@@ -33,7 +33,10 @@ def test_atomic_dir_failure_keeps_the_old_folder(tmp_path: Path) -> None:
 
 def test_atomic_dir_refuses_existing(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
-    with pytest.raises(SargeoError, match="already exists"), atomic_dir(tmp_path / "out"):
+    with (
+        pytest.raises(SargeoError, match="already exists"),
+        atomic_dir(tmp_path / "out", inputs=()),
+    ):
         pass
 
 

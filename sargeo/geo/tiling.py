@@ -144,6 +144,20 @@ def tile_windows(width: int, height: int, size: int, overlap: int) -> list[list[
     return [[Window(c, r, min(size, width), min(size, height)) for c in cols] for r in rows]
 
 
+def tile_id_prefixes(paths: list[Path]) -> list[str]:
+    """A distinct tile-id prefix per raster tiled on its own.
+
+    The file stem, lengthened by parent folder names where two stems agree (``a/scene.tif`` and
+    ``b/scene.tif`` give ``a_scene_`` and ``b_scene_``), numbered where even that cannot tell them apart.
+    """
+    parts = [[x for x in p.resolve().with_suffix("").parts if x != "/"] for p in paths]
+    for depth in range(1, max(len(x) for x in parts) + 1):
+        names = ["_".join(x[-depth:]) for x in parts]
+        if len(set(names)) == len(names):
+            return [f"{n}_" for n in names]
+    return [f"{p.stem}_{i}_" for i, p in enumerate(paths)]
+
+
 def _tile_size(source: RasterSource, options: TilingOptions) -> int:
     if options.tile_metres is None:
         return options.size
@@ -259,10 +273,14 @@ def tile_source(
     bar = tqdm(total=total, unit="tile", desc="tiling", disable=not progress, leave=False)
     lock = threading.Lock()
 
+    stop = threading.Event()
+
     def work(band: list[tuple[int, list[Window]]]) -> list[Tile | None]:
         out: list[Tile | None] = []
         with rasterio.Env(), source.open_reader() as reader:
             for r, row in band:
+                if stop.is_set():
+                    break
                 for c, window in enumerate(row):
                     out.append(writer.process(window, f"r{r:04d}_c{c:04d}", reader.read(window)))
                 with lock:
@@ -271,7 +289,11 @@ def tile_source(
 
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = [t for part in pool.map(work, bands) for t in part]
+            try:
+                results = [t for part in pool.map(work, bands) for t in part]
+            except BaseException:
+                stop.set()  # the other threads stop at their next row instead of finishing
+                raise
     finally:
         bar.close()
     tiles = [t for t in results if t is not None]
@@ -310,16 +332,18 @@ def tile_to_folder(
     tiles: list[Tile] = []
     skipped = 0
     megabytes = 0.0
-    with atomic_dir(output, overwrite=overwrite) as tmp:
+    with atomic_dir(output, inputs=paths, overwrite=overwrite) as tmp:
         chips = tmp / CHIPS
         chips.mkdir()
-        for group, source in zip(groups, sources, strict=True):
-            prefix = f"{group[0].stem}_" if len(groups) > 1 else ""
+        prefixes = tile_id_prefixes([g[0] for g in groups]) if len(groups) > 1 else [""]
+        for prefix, source in zip(prefixes, sources, strict=True):
             got, lost = tile_source(source, options, chips, prefix=prefix, progress=progress)
             tiles.extend(got)
             skipped += lost
             itemsize = np.dtype(source.dtype).itemsize
             megabytes += source.grid.width * source.grid.height * source.count * itemsize / 1e6
+        if len({t.id for t in tiles}) != len(tiles):
+            raise AssertionError("two tiles got the same id")  # a bug: chips would overwrite
         if not tiles:
             raise SargeoError("no tile written: every tile is mostly nodata (see `max_nodata`)")
         write_tile_index(tiles, tmp / INDEX)

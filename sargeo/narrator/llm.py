@@ -78,7 +78,7 @@ def prepare_model(model: str | Path | None = None, cache: Path = CACHE_DIR) -> P
         tok = tf.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     except (OSError, ValueError, ImportError) as exc:
         raise SargeoError(f"{gguf}: cannot load the GGUF model ({exc}); {INSTALL_HINT}") from exc
-    with atomic_dir(target, overwrite=True) as tmp:
+    with atomic_dir(target, inputs=[gguf], overwrite=True) as tmp:
         net.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
     return target

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from sargeo import __version__
-from sargeo.atomic import atomic_dir, check_output_dir
+from sargeo.atomic import atomic_dir, check_not_an_input, check_output_dir
 from sargeo.errors import SargeoError
 from sargeo.narrator import qa as qa_mod
 from sargeo.narrator.card import CardBuilder, summary
@@ -94,8 +94,12 @@ def narrate(
     rewriter: Rewriter | None = None,
     mask_reader: MaskReader | None = None,
     input_summary: str = "",
+    inputs: Sequence[str | Path] = (),
 ) -> NarrateResult:
-    """Caption every sample and write the dataset folder; returns the card."""
+    """Caption every sample and write the dataset folder; returns the card.
+
+    The output may not be, hold or lie inside any sample's files or any of ``inputs``.
+    """
     if not samples:
         raise SargeoError("no samples to narrate (the input gave none)")
     narrator = Narrator(config, rewriter=rewriter, mask_reader=mask_reader)
@@ -103,7 +107,8 @@ def narrate(
     split_of = assign_splits(samples, ratios, cfg.seed)
     card = CardBuilder()
     out = Path(output)
-    with atomic_dir(out, overwrite=overwrite) as tmp, ExitStack() as stack:
+    read = [*inputs, *(p for s in samples for p in (s.image, s.mask, s.optical) if p)]
+    with atomic_dir(out, inputs=read, overwrite=overwrite) as tmp, ExitStack() as stack:
 
         def open_(name: str) -> TextIO:
             return stack.enter_context((tmp / name).open("w", encoding="utf-8", newline=""))
@@ -182,6 +187,7 @@ def narrate_path(
     """Read a dataset folder in any format `sargeo.datasets` knows, and narrate it."""
     from sargeo.datasets.detect import load_dataset
 
+    check_not_an_input(output, [data])
     check_output_dir(Path(output), overwrite)
     loaded = load_dataset(Path(data), progress=progress)
     return narrate(
@@ -194,4 +200,5 @@ def narrate_path(
         progress=progress,
         rewriter=rewriter,
         input_summary=loaded.summary(),
+        inputs=[data],
     )

@@ -19,7 +19,7 @@ from pyproj import Transformer
 from tqdm import tqdm
 
 from sargeo import __version__
-from sargeo.atomic import atomic_dir, check_output_dir
+from sargeo.atomic import atomic_dir, check_not_an_input, check_output_dir
 from sargeo.errors import OptionError
 from sargeo.records import Window
 from sargeo.synth import FORMAT_VERSION, MANIFEST, SCENE_FILES, scene_dirname
@@ -271,13 +271,15 @@ def generate(
     check_options(options)
     if scenes < 1:
         raise OptionError("scenes", f"must be at least 1, got {scenes}")
+    inputs = [options.backscatter] if options.backscatter else []
+    check_not_an_input(output, inputs)
     check_output_dir(output, overwrite)
     classes = load_classes()
     model = load_backscatter(options.backscatter or BACKSCATTER_PATH, classes)
     per_scene = len(Grid(options.size, options.spacing, 0.0, 0.0, 32631).blocks(options.block))
     result = SynthResult(output)
     with (
-        atomic_dir(output, overwrite=overwrite) as tmp,
+        atomic_dir(output, inputs=inputs, overwrite=overwrite) as tmp,
         tqdm(
             total=scenes * per_scene,
             unit="block",
