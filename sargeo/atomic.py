@@ -152,6 +152,21 @@ def _replace(tmp: Path, target: Path) -> None:
     _remove(old)
 
 
+def _prepare_parent(target: Path) -> None:
+    """Create the output's parent folders, with a clear error where that cannot be done."""
+    for ancestor in (target.parent, *target.parent.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise OutputError(f"cannot create {target}: {ancestor} is a file, not a folder")
+            break
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=target.parent):
+            pass
+    except OSError as exc:
+        raise OutputError(f"cannot write in {target.parent}: {exc.strerror or exc}") from exc
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -175,7 +190,7 @@ def atomic_dir(
     target = Path(path)
     check_not_an_input(target, inputs)
     check_output_dir(target, overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _prepare_parent(target)
     clean_leftovers(target)
     check_output_dir(target, overwrite)  # a restored output counts as existing
     tmp = Path(tempfile.mkdtemp(prefix=_work_prefix(target), suffix=".partial", dir=target.parent))
@@ -183,6 +198,11 @@ def atomic_dir(
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private (0700); outputs get the usual mode
         yield tmp
         _replace(tmp, target)
+    except OSError as exc:
+        _remove(tmp)
+        if exc.filename and str(exc.filename).startswith(str(tmp)):  # name the output, not tmp
+            raise OSError(exc.errno, exc.strerror, str(target)) from exc
+        raise
     except BaseException:
         _remove(tmp)
         raise
@@ -198,7 +218,7 @@ def atomic_file(path: PathLike, *, inputs: Iterable[PathLike] = ()) -> Iterator[
     """
     target = Path(path)
     check_not_an_input(target, inputs)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _prepare_parent(target)
     clean_leftovers(target)
     # the target's extension last: writers such as GDAL's pick their format from it
     suffix = f".partial{target.suffix}"

@@ -7,6 +7,7 @@ and writes its outputs under a temporary name before renaming them into place.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -336,6 +337,15 @@ def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated
 
 
+def _gdal_env() -> contextlib.AbstractContextManager[object]:
+    """A rasterio environment: GDAL and PROJ report errors to rasterio, not as stray stderr lines."""
+    try:
+        import rasterio
+    except ImportError:  # a runtime-only install has no GDAL to quiet
+        return contextlib.nullcontext()
+    return rasterio.Env()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sargeo`` console script."""
     parser = build_parser()
@@ -346,7 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
-        code: int = args.handler(args)
+        with _gdal_env():
+            code: int = args.handler(args)
     except Exception as exc:
         if not is_user_error(exc):
             raise

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning
+from rasterio.io import MemoryFile
 from tqdm import tqdm
 
 from sargeo.atomic import atomic_dir
@@ -43,6 +44,8 @@ from sargeo.runtime import preprocess
 CHIPS = "chips"
 INDEX = "tiles.gpkg"
 MANIFEST = "tiling.json"
+MIN_TILE = 16
+"""The smallest tile side in pixels."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,8 @@ class TilingOptions:
 
     def check(self) -> None:
         """Refuse inconsistent options with a clear message."""
-        if self.size < 16:
-            raise OptionError("size", f"must be at least 16 pixels, got {self.size}")
+        if self.size < MIN_TILE:
+            raise OptionError("size", f"must be at least {MIN_TILE} pixels, got {self.size}")
         if not 0 <= self.overlap < self.size:
             raise OptionError("overlap", f"must be in [0, size), got {self.overlap}")
         if not 0.0 <= self.max_nodata <= 1.0:
@@ -162,7 +165,14 @@ def _tile_size(source: RasterSource, options: TilingOptions) -> int:
     if options.tile_metres is None:
         return options.size
     spacing = pixel_spacing_m(source.grid)[0]
-    return max(16, round(options.tile_metres / spacing))
+    size = round(options.tile_metres / spacing)
+    if size < MIN_TILE:
+        raise OptionError(
+            "tile_metres",
+            f"{options.tile_metres:g} m gives {size} px tiles at {spacing:.3g} m pixels; "
+            f"tiles need at least {MIN_TILE} px ({MIN_TILE * spacing:.3g} m)",
+        )
+    return size
 
 
 class _ChipWriter:
@@ -229,13 +239,16 @@ class _ChipWriter:
         return pixels.astype(np.float32)
 
     def _write(self, path: Path, pixels: np.ndarray, transform: object) -> None:
+        """Encode the chip in memory, then write its bytes with Python's file I/O.
+
+        GDAL reports a failed write (a full disk) only as log lines and carries on; Python raises an
+        ``OSError`` that stops the run with one clear message.
+        """
         count, height, width = pixels.shape
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), MemoryFile() as memory:
             # Pixel-coordinate rasters (--allow-pixel-coords) have no CRS by the user's choice.
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(
-                path,
-                "w",
+            with memory.open(
                 driver="GTiff",
                 width=width,
                 height=height,
@@ -248,6 +261,9 @@ class _ChipWriter:
                 dst.write(pixels)
                 dst.descriptions = self.source.polarisations
                 dst.update_tags(units=self.units, source=self.source.name)
+            encoded = memory.getbuffer()
+            with path.open("wb") as fh:
+                fh.write(encoded)
 
 
 def tile_source(

@@ -1,0 +1,115 @@
+"""Every bad input or hostile environment is one line on stderr and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SARGEO = [sys.executable, "-m", "sargeo"]
+
+
+def run(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command in a subprocess, so that whatever GDAL or PROJ print is seen too."""
+    return subprocess.run(
+        [*SARGEO, *argv, "-q"], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], needle: str) -> None:
+    """Exit 2 and exactly one stderr line that says ``needle``."""
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and needle in lines[0], done.stderr
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB file system (tmpfs), to fill up; skips where nothing can be mounted."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture
+def read_only_fs(tmp_path: Path) -> Iterator[Path]:
+    """A read-only file system; skips where nothing can be mounted."""
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_full_disk_while_tiling(test_rasters: dict[str, Path], small_fs: Path) -> None:
+    done = run("tile", str(test_rasters["utm_uint16"]), "-o", str(small_fs / "out"), "--size", "16")
+    assert_one_line_error(done, "no space left")
+    assert list(small_fs.iterdir()) == []
+
+
+def test_full_disk_while_writing_the_index(test_rasters: dict[str, Path], small_fs: Path) -> None:
+    # chips fit (about 0.4 MB), the GeoPackage's fixed tables do not fit beside 0.6 MB of ballast
+    (small_fs / "ballast").write_bytes(b"\0" * 600_000)
+    done = run(
+        "tile", str(test_rasters["utm_uint16"]), "-o", str(small_fs / "out"), "--size", "128"
+    )
+    assert_one_line_error(done, "no space left")
+    assert sorted(p.name for p in small_fs.iterdir()) == ["ballast"]
+
+
+def test_read_only_file_system(test_rasters: dict[str, Path], read_only_fs: Path) -> None:
+    done = run("tile", str(test_rasters["utm_uint16"]), "-o", str(read_only_fs / "a" / "out"))
+    assert_one_line_error(done, "Read-only file system")
+
+
+def test_output_under_a_regular_file(test_rasters: dict[str, Path], tmp_path: Path) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    done = run("tile", str(test_rasters["utm_uint16"]), "-o", str(blocker / "out"))
+    assert_one_line_error(done, "is a file, not a folder")
+    assert blocker.read_text() == "not a folder"
+
+
+def test_unknown_crs_prints_no_proj_line(test_rasters: dict[str, Path], tmp_path: Path) -> None:
+    done = run(
+        "tile", str(test_rasters["utm_uint16"]), "-o", str(tmp_path / "o"), "--crs", "99999999"
+    )
+    assert_one_line_error(done, "unknown CRS")
+    assert "PROJ" not in done.stderr
+
+
+def test_tile_metres_below_the_minimum_is_refused(
+    test_rasters: dict[str, Path], tmp_path: Path
+) -> None:
+    done = run(
+        "tile", str(test_rasters["utm_uint16"]), "-o", str(tmp_path / "o"), "--tile-metres", "100"
+    )
+    assert_one_line_error(done, "--tile-metres 100 m gives 10 px tiles")
+    assert not (tmp_path / "o").exists()
+
+
+def test_dot_output_is_refused_cleanly(test_rasters: dict[str, Path], tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(test_rasters["utm_uint16"], work / "scene.tif")
+    done = run("tile", "scene.tif", "-o", ".", "--overwrite", cwd=work)
+    assert_one_line_error(done, "current folder")
+    assert sorted(p.name for p in work.iterdir()) == ["scene.tif"]
