@@ -24,7 +24,9 @@ from rasterio.windows import Window as RioWindow
 
 from sargeo.datasets.base import AdapterResult, progress_bar
 from sargeo.errors import SargeoError
-from sargeo.geo.source import RasterSource, crs_text, open_source, pixel_spacing_m
+from sargeo.geo.grid import crs_text, pixel_spacing_m
+from sargeo.geo.readers import RasterSource
+from sargeo.geo.source import open_source
 from sargeo.records import Sample, Tile, Window
 
 BLOCK = 1024

@@ -28,15 +28,10 @@ from tqdm import tqdm
 
 from sargeo.atomic import atomic_dir
 from sargeo.errors import OptionError, SargeoError
+from sargeo.geo.grid import crs_text, pixel_spacing_m, window_bounds, window_transform
 from sargeo.geo.index import write_tile_index
-from sargeo.geo.source import (
-    RasterSource,
-    crs_text,
-    open_source,
-    pixel_spacing_m,
-    window_bounds,
-    window_transform,
-)
+from sargeo.geo.readers import RasterSource
+from sargeo.geo.source import open_source
 from sargeo.records import Tile, Window
 from sargeo.runtime import preprocess
 

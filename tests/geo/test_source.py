@@ -9,7 +9,8 @@ import pytest
 import rasterio
 
 from sargeo.errors import SargeoError
-from sargeo.geo.source import open_source, pixel_spacing_m, utm_crs_for, window_bounds
+from sargeo.geo.grid import pixel_spacing_m, utm_crs_for, window_bounds
+from sargeo.geo.source import open_source
 from sargeo.records import Window
 
 
