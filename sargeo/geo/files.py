@@ -22,7 +22,7 @@ from sargeo.errors import SargeoError
 from sargeo.geo.grid import Grid, utm_crs_for
 from sargeo.geo.metadata import acquisition_time, detect_polarisations, detect_units, sample_values
 from sargeo.geo.readers import RasterSource, Reader
-from sargeo.records import Window
+from sargeo.runtime.grid import Window, window_transform
 
 
 @dataclass
@@ -245,7 +245,7 @@ def _file_source(
             r = math.floor(dy)
             w = math.ceil((mgrid.bounds[2] - transform.c) / res_x) - c
             h = math.ceil((transform.f - mgrid.bounds[1]) / res_y) - r
-            mgrid = Grid(dst_crs, transform @ Affine.translation(c, r), w, h)
+            mgrid = Grid(dst_crs, Affine(*window_transform(transform, Window(c, r, w, h))), w, h)
             dx, dy = c, r
         members.append(_Member(path, mgrid, warp, (round(dx), round(dy))))
 

@@ -1,5 +1,5 @@
 """Raster grids in map coordinates: a CRS, an affine transform and a size, and what follows from them
-(window bounds and transforms, pixel spacing in metres, the UTM zone of a point, CRS text).
+(pixel spacing in metres, the UTM zone of a point, CRS text). Window maths is `sargeo.runtime.grid`'s.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from affine import Affine
 from rasterio.crs import CRS
 
-from sargeo.records import Window
+from sargeo.runtime.grid import Window, pixel_to_xy, window_bounds
 
 
 @dataclass(frozen=True)
@@ -34,26 +34,6 @@ class Grid:
         return math.hypot(t.a, t.d), math.hypot(t.b, t.e)
 
 
-def window_bounds(transform: Affine, window: Window) -> tuple[float, float, float, float]:
-    """Bounds of a pixel window under ``transform`` (exactly the transform applied to its corners)."""
-    xs, ys = [], []
-    for col, row in (
-        (window.col, window.row),
-        (window.col + window.width, window.row),
-        (window.col, window.row + window.height),
-        (window.col + window.width, window.row + window.height),
-    ):
-        x, y = transform @ (col, row)
-        xs.append(x)
-        ys.append(y)
-    return min(xs), min(ys), max(xs), max(ys)
-
-
-def window_transform(transform: Affine, window: Window) -> Affine:
-    """Transform of a window's own pixel grid."""
-    return transform @ Affine.translation(window.col, window.row)
-
-
 def utm_crs_for(lon: float, lat: float) -> CRS:
     """The WGS 84 UTM zone CRS that contains a lon/lat point."""
     zone = min(int((lon + 180.0) // 6.0) + 1, 60)
@@ -67,7 +47,7 @@ def pixel_spacing_m(grid: Grid, window: Window | None = None) -> tuple[float, fl
         return rx, ry
     if grid.crs.is_geographic:
         w = window or Window(0, 0, grid.width, grid.height)
-        _, lat = grid.transform @ (w.col + w.width / 2, w.row + w.height / 2)
+        _, lat = pixel_to_xy(grid.transform, w.col + w.width / 2, w.row + w.height / 2)
         metres_per_degree = 111_320.0
         return rx * metres_per_degree * math.cos(math.radians(lat)), ry * 110_574.0
     factor = grid.crs.linear_units_factor[1] if grid.crs.linear_units_factor else 1.0
