@@ -44,8 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sargeo.atomic import atomic_file  # noqa: E402
-from sargeo.geo.tiling import tile_windows  # noqa: E402
-from sargeo.records import Window  # noqa: E402
+from sargeo.runtime.grid import Window, tile_windows  # noqa: E402
 
 CACHE = REPO / ".cache" / "bench"
 BLOCK = 512

@@ -1,6 +1,7 @@
 """The records that flow between layers: `Tile` (pixels' georeference) and `Sample` (ground truth).
 
 They are plain dataclasses with no heavy dependencies, so every layer (and the QGIS plugin) can use them.
+`Window` belongs to the tile grid in `sargeo.runtime.grid` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -10,18 +11,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from sargeo.runtime.grid import Window
+
 Units = Literal["linear", "dB", "amplitude", "uint8"]
 UNITS: tuple[str, ...] = ("linear", "dB", "amplitude", "uint8")
-
-
-@dataclass(frozen=True)
-class Window:
-    """A pixel window of a raster: column and row offsets, width and height."""
-
-    col: int
-    row: int
-    width: int
-    height: int
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from rasterio.windows import Window
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rasterio.windows import Window
 
 from sargeo.cli import main
 from sargeo.geo.index import read_tile_index

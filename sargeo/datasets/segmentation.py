@@ -12,7 +12,6 @@ import math
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,11 @@ from rasterio.windows import Window as RioWindow
 
 from sargeo.datasets.base import AdapterResult, progress_bar
 from sargeo.errors import SargeoError
-from sargeo.geo.source import RasterSource, crs_text, open_source, pixel_spacing_m
+from sargeo.geo.grid import crs_text, pixel_spacing_m
+from sargeo.geo.readers import RasterSource
+from sargeo.geo.source import open_source
 from sargeo.records import Sample, Tile, Window
+from sargeo.runtime.grid import blocks
 
 BLOCK = 1024
 """Side of the windows rasters are read in (pixels)."""
@@ -188,17 +190,11 @@ def _grid_problem(source: RasterSource, ds: rasterio.io.DatasetReader) -> str:
     return ""
 
 
-def _windows(width: int, height: int) -> Iterator[RioWindow]:
-    for row in range(0, height, BLOCK):
-        for col in range(0, width, BLOCK):
-            yield RioWindow(col, row, min(BLOCK, width - col), min(BLOCK, height - row))
-
-
 def _count_values(ds: rasterio.io.DatasetReader, nodata: float | None) -> Counter[Any]:
     """Pixel count per label value (``None`` for nodata and NaN), read window by window."""
     counts: Counter[Any] = Counter()
-    for window in _windows(ds.width, ds.height):
-        data = ds.read(1, window=window)
+    for window in blocks(ds.width, ds.height, BLOCK):
+        data = ds.read(1, window=RioWindow(window.col, window.row, window.width, window.height))
         invalid = np.zeros(data.shape, dtype=bool)
         if data.dtype.kind == "f":
             invalid |= ~np.isfinite(data)
@@ -242,8 +238,7 @@ def _valid_fraction(source: RasterSource) -> float:
     grid = source.grid
     valid = 0
     with source.open_reader() as reader:
-        for rw in _windows(grid.width, grid.height):
-            window = Window(int(rw.col_off), int(rw.row_off), int(rw.width), int(rw.height))
+        for window in blocks(grid.width, grid.height, BLOCK):
             mask = np.ma.getmaskarray(reader.read(window))
             valid += int((~mask.any(axis=0)).sum())
     total = grid.width * grid.height

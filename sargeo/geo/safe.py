@@ -41,7 +41,8 @@ from rasterio.transform import from_gcps
 from rasterio.windows import Window as RioWindow
 
 from sargeo.errors import SargeoError
-from sargeo.geo.source import Grid, RasterSource, Reader
+from sargeo.geo.grid import Grid
+from sargeo.geo.readers import RasterSource, Reader
 from sargeo.records import Window
 
 CALIBRATIONS: dict[str, str] = {"sigma0": "sigmaNought", "gamma0": "gamma", "beta0": "betaNought"}

@@ -4,7 +4,8 @@ Every filter takes a 2-D float array of linear power (sigma0-like) where NaN mar
 returns a float32 array of the same shape. Invalid pixels stay NaN and never leak into their neighbours:
 local statistics are computed by normalised convolution (sums over valid pixels divided by the number of
 valid pixels), so a pixel beside a nodata hole or the image edge is estimated from its valid neighbours
-only. The classical filters are pure numpy/scipy and vectorised; only `learned` imports torch, lazily.
+only (`sargeo.geo.masked_stats`). The classical filters are pure numpy/scipy and vectorised; the learned
+ones live in `sargeo.models.despeckle` (torch), imported only when one runs.
 
 `apply_speckle_filter` is the entry point for tiling: it accepts a (bands, h, w) array in any SAR units,
 filters each band in linear power and converts the result back to the input units.
@@ -14,93 +15,33 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 from sargeo.errors import SargeoError
+from sargeo.geo.masked_stats import (
+    FloatArray,
+    finish,
+    kernel_sum,
+    local_stats,
+    mean_var,
+    prepare,
+    ratio,
+    window_count,
+    window_sum,
+)
 from sargeo.runtime.preprocess import to_db, to_linear_power
 
-FloatArray = npt.NDArray[np.float32]
 _F64 = npt.NDArray[np.float64]
 
 SpeckleFilter = Callable[..., FloatArray]
-
-LearnedModel = Literal["sar2sar", "merlin"]
-
-SAR2SAR_AMPLITUDE_GAIN = 600.0
-"""Fixed gain from sigma0 amplitude to the digital numbers SAR2SAR was trained on.
-
-SAR2SAR's weights were trained on Sentinel-1 GRD amplitude in digital numbers (DN); calibrated sigma0 is
-DN^2 / A^2 with a sigmaNought look-up value A of a few hundred for IW GRD products. Multiplying the
-amplitude by a fixed A puts calibrated data back into the value range the network expects (its input is
-a log-amplitude normalised by fixed constants). A fixed number, never a per-tile statistic.
-"""
-
-MERLIN_AMPLITUDE_GAIN = 316.0
-"""Fixed gain from sigma0 amplitude to TerraSAR-X single-look complex digital numbers (calFactor ~1e-5)."""
-
-LEARNED_PATCH = 512
-"""Largest patch (pixels) the U-Net sees at once; larger images are cut into overlapping patches."""
-
-LEARNED_OVERLAP = 64
-"""Overlap between patches of a large image; overlapping predictions are averaged."""
-
-_UNET_MULTIPLE = 32
-"""The U-Net pools five times, so its input sides must be multiples of 32."""
-
-
-# --- masked local statistics -------------------------------------------------------------------
-
-
-def _prepare(img: npt.ArrayLike) -> tuple[_F64, _F64, npt.NDArray[np.bool_]]:
-    """Return (values with invalid set to 0, validity weights, validity mask) in float64."""
-    x = np.asarray(img, dtype=np.float64)
-    if x.ndim != 2:
-        raise SargeoError(f"speckle filters take a 2-D image, got an array of shape {x.shape}")
-    valid = np.isfinite(x)
-    return np.where(valid, x, 0.0), valid.astype(np.float64), valid
 
 
 def _check_size(size: int, name: str = "size") -> None:
     if size < 1 or size % 2 == 0:
         raise SargeoError(f"speckle filter window {name} must be an odd number >= 1, got {size}")
-
-
-def _window_sum(x: _F64, size: int) -> _F64:
-    """Sum over a size x size window; pixels outside the image count as zero."""
-    return ndimage.uniform_filter(x, size=size, mode="constant", cval=0.0) * float(size * size)
-
-
-def _window_count(w: _F64, size: int) -> _F64:
-    """Number of valid pixels in each size x size window (rounded: running sums leave residues)."""
-    return np.rint(_window_sum(w, size))
-
-
-def _ratio(num: _F64, den: _F64) -> _F64:
-    """num / den, NaN where den is 0 (no valid pixel)."""
-    return np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
-
-
-def _kernel_sum(x: _F64, kernel: _F64) -> _F64:
-    """Weighted sum over a centred kernel (correlation, so kernel[r, c] weighs offset (r-k, c-k))."""
-    return ndimage.correlate(x, kernel, mode="constant", cval=0.0)
-
-
-def _mean_var(s: _F64, s2: _F64, n: _F64) -> tuple[_F64, _F64]:
-    """Mean and (population) variance from sums of values, squares and counts; NaN where n == 0."""
-    mean = _ratio(s, n)
-    var = np.maximum(_ratio(s2, n) - mean * mean, 0.0)
-    return mean, var
-
-
-def _local_stats(x: _F64, w: _F64, size: int) -> tuple[_F64, _F64, _F64]:
-    """Masked local mean, variance and count of valid pixels over a square window."""
-    n = _window_count(w, size)
-    mean, var = _mean_var(_window_sum(x, size), _window_sum(x * x, size), n)
-    return mean, var, n
 
 
 def _lee_weighting(z: _F64, mean: _F64, var: _F64, looks: float) -> _F64:
@@ -109,12 +50,8 @@ def _lee_weighting(z: _F64, mean: _F64, var: _F64, looks: float) -> _F64:
         raise SargeoError(f"number of looks must be positive, got {looks}")
     cu2 = 1.0 / looks
     var_x = (var - mean * mean * cu2) / (1.0 + cu2)
-    b = np.clip(np.nan_to_num(_ratio(var_x, np.where(var > 0, var, 0.0)), nan=0.0), 0.0, 1.0)
+    b = np.clip(np.nan_to_num(ratio(var_x, np.where(var > 0, var, 0.0)), nan=0.0), 0.0, 1.0)
     return mean + b * (z - mean)
-
-
-def _finish(out: _F64, valid: npt.NDArray[np.bool_]) -> FloatArray:
-    return np.where(valid, out, np.nan).astype(np.float32)
 
 
 # --- classical filters -------------------------------------------------------------------------
@@ -123,16 +60,16 @@ def _finish(out: _F64, valid: npt.NDArray[np.bool_]) -> FloatArray:
 def boxcar(img: npt.ArrayLike, size: int = 5) -> FloatArray:
     """Mean over a size x size window of valid pixels (the multilook-like reference filter)."""
     _check_size(size)
-    x, w, valid = _prepare(img)
-    return _finish(_ratio(_window_sum(x, size), _window_count(w, size)), valid)
+    x, w, valid = prepare(img)
+    return finish(ratio(window_sum(x, size), window_count(w, size)), valid)
 
 
 def lee(img: npt.ArrayLike, size: int = 7, looks: float = 1.0) -> FloatArray:
     """Lee (1980) filter: local MMSE between the window mean and the pixel, for ``looks``-look data."""
     _check_size(size)
-    x, w, valid = _prepare(img)
-    mean, var, _ = _local_stats(x, w, size)
-    return _finish(_lee_weighting(x, mean, var, looks), valid)
+    x, w, valid = prepare(img)
+    mean, var, _ = local_stats(x, w, size)
+    return finish(_lee_weighting(x, mean, var, looks), valid)
 
 
 def _refined_lee_kernels() -> _F64:
@@ -209,14 +146,14 @@ def refined_lee(img: npt.ArrayLike, looks: float = 1.0) -> FloatArray:
     lee_refined_filter.c, which always takes the darker side, -38 % / -28 %. Use `boxcar` or `lee`
     where radiometry must be kept.
     """
-    x, w, valid = _prepare(img)
-    mean3 = _ratio(_window_sum(x, 3), _window_count(w, 3))
+    x, w, valid = prepare(img)
+    mean3 = ratio(window_sum(x, 3), window_count(w, 3))
     index = _refined_lee_direction(_submeans(mean3))[None]
     x2 = x * x
-    stats = [np.stack([_kernel_sum(arr, k) for k in _REFINED_LEE_KERNELS]) for arr in (x, x2, w)]
+    stats = [np.stack([kernel_sum(arr, k) for k in _REFINED_LEE_KERNELS]) for arr in (x, x2, w)]
     s, s2, n = (np.take_along_axis(st, index, axis=0)[0] for st in stats)
-    mean, var = _mean_var(s, s2, n)
-    return _finish(_lee_weighting(x, mean, var, looks), valid)
+    mean, var = mean_var(s, s2, n)
+    return finish(_lee_weighting(x, mean, var, looks), valid)
 
 
 def frost(img: npt.ArrayLike, size: int = 5, damping: float = 2.0) -> FloatArray:
@@ -228,9 +165,9 @@ def frost(img: npt.ArrayLike, size: int = 5, damping: float = 2.0) -> FloatArray
     _check_size(size)
     if damping < 0:
         raise SargeoError(f"Frost damping must be >= 0, got {damping}")
-    x, w, valid = _prepare(img)
-    mean, var, _ = _local_stats(x, w, size)
-    cv2 = _ratio(var, np.where(mean > 0, mean * mean, 0.0))
+    x, w, valid = prepare(img)
+    mean, var, _ = local_stats(x, w, size)
+    cv2 = ratio(var, np.where(mean > 0, mean * mean, 0.0))
     alpha = damping * np.nan_to_num(cv2, nan=0.0)
     half = size // 2
     r, c = np.mgrid[-half : half + 1, -half : half + 1]
@@ -240,155 +177,22 @@ def frost(img: npt.ArrayLike, size: int = 5, damping: float = 2.0) -> FloatArray
     for d in np.unique(dist):
         ring = (dist == d).astype(np.float64)
         weight = np.exp(-alpha * d)
-        num += weight * _kernel_sum(x, ring)
-        den += weight * _kernel_sum(w, ring)
-    return _finish(_ratio(num, den), valid)
+        num += weight * kernel_sum(x, ring)
+        den += weight * kernel_sum(w, ring)
+    return finish(ratio(num, den), valid)
 
 
 # --- learned filters (torch, lazily) -----------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4)
-def _learned_weights(model: str) -> dict[str, Any]:
-    """Load the state dict shipped with deepdespeckling for ``model`` (cached per process)."""
-    try:
-        import torch
-        from deepdespeckling.model import Model  # noqa: F401
-    except ImportError as exc:
-        raise SargeoError(
-            f"the learned speckle filter needs torch and deepdespeckling ({exc.name} is missing): "
-            "pip install 'sargeo[despeckle,train]'"
-        ) from exc
-    from importlib import resources
-
-    root = resources.files("deepdespeckling")
-    if model == "sar2sar":
-        path = root / "sar2sar" / "saved_model" / "sar2sar.pth"
-    else:
-        path = root / "merlin" / "saved_models" / "stripmap.pth"
-    # SAR2SAR's checkpoint also pickles optimiser state holding numpy scalars: allow exactly those.
-    core = getattr(np, "_core", None) or np.core  # numpy 2 renamed numpy.core
-    scalar = core.multiarray.scalar
-    allowed: list[Any] = [(scalar, "numpy.core.multiarray.scalar"), np.dtype]
-    allowed.append(type(np.dtype(np.float64)))
-    with torch.serialization.safe_globals(allowed):
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
-    return dict(state.get("model_state_dict", state))
-
-
-def _pad_to_multiple(x: _F64, multiple: int) -> tuple[_F64, int, int]:
-    h, w = x.shape
-    ph, pw = -h % multiple, -w % multiple
-    if min(h, w) > 1:
-        return np.pad(x, ((0, ph), (0, pw)), mode="reflect"), h, w
-    return np.pad(x, ((0, ph), (0, pw)), mode="edge"), h, w
-
-
-def _starts(length: int, patch: int, step: int) -> list[int]:
-    if length <= patch:
-        return [0]
-    starts = list(range(0, length - patch, step))
-    return [*starts, length - patch]
-
-
-def _run_unet(normalised: _F64, model: str, device: str) -> _F64:
-    """Run the deepdespeckling U-Net over a normalised log image, patch by patch; same shape out."""
-    import torch
-    from deepdespeckling.model import Model
-
-    state = _learned_weights(model)
-    padded, h, w = _pad_to_multiple(normalised, _UNET_MULTIPLE)
-    ph, pw = padded.shape
-    patch_h, patch_w = min(ph, LEARNED_PATCH), min(pw, LEARNED_PATCH)
-    step = LEARNED_PATCH - LEARNED_OVERLAP
-    total = np.zeros_like(padded)
-    count = np.zeros_like(padded)
-    net = Model(torch.device(device), height=patch_h, width=patch_w)
-    net.load_state_dict(state)
-    net.eval()
-    with torch.inference_mode():
-        for r0 in _starts(ph, patch_h, step):
-            for c0 in _starts(pw, patch_w, step):
-                tile = padded[r0 : r0 + patch_h, c0 : c0 + patch_w]
-                inp = torch.from_numpy(np.ascontiguousarray(tile, dtype=np.float32)).to(device)
-                out = net(inp[None, None]).cpu().numpy()[0, 0]
-                total[r0 : r0 + patch_h, c0 : c0 + patch_w] += out
-                count[r0 : r0 + patch_h, c0 : c0 + patch_w] += 1.0
-    return (total / count)[:h, :w]
-
-
-def _fill_invalid(x: _F64, valid: npt.NDArray[np.bool_]) -> _F64:
-    """Replace invalid pixels by a local mean of valid ones (global median where none is near)."""
-    if valid.all():
-        return x
-    w = valid.astype(np.float64)
-    local = _ratio(_window_sum(np.where(valid, x, 0.0), 31), _window_count(w, 31))
-    fallback = float(np.median(x[valid]))
-    return np.where(valid, x, np.where(np.isfinite(local), local, fallback))
-
-
-def _sar2sar(power: _F64, device: str) -> _F64:
-    from deepdespeckling.utils.constants import M, m
-
-    gain = SAR2SAR_AMPLITUDE_GAIN
-    amplitude = np.sqrt(np.maximum(power, 0.0)) * gain
-    normalised = (np.log(amplitude + 1e-6) - m) / (M - m)
-    out = np.clip(_run_unet(normalised, "sar2sar", device), 0.0, None)
-    return np.square(np.exp(out * (M - m) + m)) / gain**2
-
-
-def _merlin(power: _F64, device: str, seed: int) -> _F64:
-    from deepdespeckling.utils.constants import M, m
-
-    gain = MERLIN_AMPLITUDE_GAIN
-    amplitude = np.sqrt(np.maximum(power, 0.0)) * gain
-    # A detected pixel carries no phase: draw a uniform one. For fully developed single-look speckle,
-    # amplitude and phase are independent and the phase uniform, so this is an exact SLC-like pair.
-    phase = np.random.default_rng(seed).uniform(0.0, 2.0 * np.pi, size=power.shape)
-    estimates = []
-    for part in (amplitude * np.cos(phase), amplitude * np.sin(phase)):
-        normalised = (np.log(np.square(part) + 1e-3) - 2 * m) / (2 * (M - m))
-        estimates.append(np.exp(_run_unet(normalised, "merlin", device) * (M - m) + m))
-    # Each estimate squared is an estimate of the reflectivity (MERLIN's loss); average the two.
-    return 0.5 * (np.square(estimates[0]) + np.square(estimates[1])) / gain**2
-
-
-def learned(
-    img: npt.ArrayLike,
-    model: LearnedModel = "sar2sar",
-    *,
-    device: str = "cpu",
-    seed: int = 0,
-) -> FloatArray:
-    """Despeckle with a U-Net from ``deepdespeckling`` and its shipped weights.
-
-    Args:
-        img: Linear power, 2-D; NaN marks invalid pixels (filled from neighbours for the network and
-            set back to NaN afterwards).
-        model: ``"sar2sar"`` (trained on Sentinel-1 GRD amplitude, suited to multilook detected data)
-            or ``"merlin"`` (MERLIN, TerraSAR-X stripmap weights, trained on single-look complex data;
-            detected input gets a random phase, see ``seed``).
-        device: Torch device to run on.
-        seed: Seed of the random phase drawn for ``"merlin"``, so that results are reproducible.
-
-    Returns:
-        Despeckled linear power, float32.
-
-    Raises:
-        SargeoError: torch or deepdespeckling is not installed, or the model name is unknown.
-    """
-    if model not in ("sar2sar", "merlin"):
-        raise SargeoError(f"unknown learned speckle model {model!r}; known: merlin, sar2sar")
-    x, _, valid = _prepare(img)
-    _learned_weights(model)  # fail early and clearly when torch/deepdespeckling is missing
-    if not valid.any():
-        return _finish(x, valid)
-    filled = _fill_invalid(x, valid)
-    out = _sar2sar(filled, device) if model == "sar2sar" else _merlin(filled, device, seed)
-    return _finish(out, valid)
-
-
 # --- registry ----------------------------------------------------------------------------------
+
+
+def _learned(img: npt.ArrayLike, model: str, **options: Any) -> FloatArray:
+    """`sargeo.models.despeckle.learned`, imported only when it runs: it needs torch."""
+    from sargeo.models.despeckle import learned
+
+    return learned(img, model, **options)
 
 
 SPECKLE_FILTERS: dict[str, SpeckleFilter] = {
@@ -396,9 +200,9 @@ SPECKLE_FILTERS: dict[str, SpeckleFilter] = {
     "lee": lee,
     "refined_lee": refined_lee,
     "frost": frost,
-    "sar2sar": functools.partial(learned, model="sar2sar"),
-    "merlin": functools.partial(learned, model="merlin"),
-    "learned": functools.partial(learned, model="sar2sar"),
+    "sar2sar": functools.partial(_learned, model="sar2sar"),
+    "merlin": functools.partial(_learned, model="merlin"),
+    "learned": functools.partial(_learned, model="sar2sar"),
 }
 """Speckle filters by name, as ``sargeo tile --speckle NAME`` accepts them (``learned`` = SAR2SAR)."""
 

@@ -23,23 +23,20 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 from tqdm import tqdm
 
 from sargeo.atomic import atomic_dir
 from sargeo.errors import OptionError, SargeoError
+from sargeo.geo.grid import crs_text, pixel_spacing_m
 from sargeo.geo.index import write_tile_index
-from sargeo.geo.source import (
-    RasterSource,
-    crs_text,
-    open_source,
-    pixel_spacing_m,
-    window_bounds,
-    window_transform,
-)
-from sargeo.records import Tile, Window
+from sargeo.geo.readers import RasterSource
+from sargeo.geo.source import open_source
+from sargeo.records import Tile
 from sargeo.runtime import preprocess
+from sargeo.runtime.grid import Transform, Window, tile_windows, window_bounds, window_transform
 
 CHIPS = "chips"
 INDEX = "tiles.gpkg"
@@ -129,24 +126,6 @@ class TilingResult:
         return "\n".join(lines)
 
 
-def grid_offsets(length: int, size: int, overlap: int) -> list[int]:
-    """Tile offsets along one axis: a regular stride, plus a last tile flush with the far edge."""
-    if length <= size:
-        return [0]
-    stride = size - overlap
-    offsets = list(range(0, length - size + 1, stride))
-    if offsets[-1] + size < length:
-        offsets.append(length - size)
-    return offsets
-
-
-def tile_windows(width: int, height: int, size: int, overlap: int) -> list[list[Window]]:
-    """Rows of windows covering a ``width`` x ``height`` grid, right and bottom edges included."""
-    cols = grid_offsets(width, size, overlap)
-    rows = grid_offsets(height, size, overlap)
-    return [[Window(c, r, min(size, width), min(size, height)) for c in cols] for r in rows]
-
-
 def tile_id_prefixes(paths: list[Path]) -> list[str]:
     """A distinct tile-id prefix per raster tiled on its own.
 
@@ -204,7 +183,7 @@ class _ChipWriter:
             source=self.source.name,
             window=window,
             crs=self.crs,
-            transform=tuple(transform)[:6],
+            transform=transform,
             bounds=window_bounds(self.source.grid.transform, window),
             pixel_spacing=pixel_spacing_m(self.source.grid, window),
             polarisations=self.source.polarisations,
@@ -238,7 +217,7 @@ class _ChipWriter:
             pixels = preprocess.clip(pixels, *opts.clip)
         return pixels.astype(np.float32)
 
-    def _write(self, path: Path, pixels: np.ndarray, transform: object) -> None:
+    def _write(self, path: Path, pixels: np.ndarray, transform: Transform) -> None:
         """Encode the chip in memory, then write its bytes with Python's file I/O.
 
         GDAL reports a failed write (a full disk) only as log lines and carries on; Python raises an
@@ -255,7 +234,7 @@ class _ChipWriter:
                 count=count,
                 dtype=self.dtype,
                 crs=self.source.grid.crs,
-                transform=transform,
+                transform=Affine(*transform),
                 nodata=self.nodata,
             ) as dst:
                 dst.write(pixels)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from affine import Affine
 
-from sargeo.records import Window
+from sargeo.runtime import grid as tile_grid
+from sargeo.runtime.grid import Window
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Grid:
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) in the scene CRS."""
-        return (self.x0, self.y0 - self.extent_m, self.x0 + self.extent_m, self.y0)
+        return self.window_bounds(Window(0, 0, self.size, self.size))
 
     @property
     def crs(self) -> str:
@@ -41,14 +42,11 @@ class Grid:
 
     def window_transform(self, window: Window) -> Affine:
         """Transform of a window's own top-left pixel."""
-        return self.transform @ Affine.translation(window.col, window.row)
+        return Affine(*tile_grid.window_transform(self.transform, window))
 
     def window_bounds(self, window: Window) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) of a window."""
-        s = self.spacing
-        x = self.x0 + window.col * s
-        y = self.y0 - window.row * s
-        return (x, y - window.height * s, x + window.width * s, y)
+        return tile_grid.window_bounds(self.transform, window)
 
     def to_pixel(self, x: float, y: float) -> tuple[float, float]:
         """(x, y) in the CRS to continuous (col, row)."""
@@ -56,12 +54,8 @@ class Grid:
 
     def to_xy(self, col: float, row: float) -> tuple[float, float]:
         """Continuous (col, row) to (x, y) in the CRS."""
-        return self.x0 + col * self.spacing, self.y0 - row * self.spacing
+        return tile_grid.pixel_to_xy(self.transform, col, row)
 
     def blocks(self, block: int) -> list[Window]:
         """Windows of ``block`` px covering the grid row by row (edge blocks are smaller)."""
-        return [
-            Window(c, r, min(block, self.size - c), min(block, self.size - r))
-            for r in range(0, self.size, block)
-            for c in range(0, self.size, block)
-        ]
+        return tile_grid.blocks(self.size, self.size, block)

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import shapely
-from affine import Affine
 from rasterio.features import rasterize
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
+from sargeo.records import Window
 from sargeo.synth import shapes
 from sargeo.synth.grid import Grid
 from sargeo.synth.layout import Layout
@@ -103,7 +103,7 @@ def rasterise_patch(grid: Grid, geom: BaseGeometry) -> tuple[int, int, npt.NDArr
     col1, row1 = min(math.ceil(c1) + 1, grid.size), min(math.ceil(r1) + 1, grid.size)
     if col1 <= col0 or row1 <= row0:
         return 0, 0, np.zeros((0, 0), bool)
-    transform = grid.transform @ Affine.translation(col0, row0)
+    transform = grid.window_transform(Window(col0, row0, col1 - col0, row1 - row0))
     pix = rasterize(
         [(geom, 1)], out_shape=(row1 - row0, col1 - col0), transform=transform,
         all_touched=True, dtype="uint8",

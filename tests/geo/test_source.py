@@ -9,8 +9,10 @@ import pytest
 import rasterio
 
 from sargeo.errors import SargeoError
-from sargeo.geo.source import open_source, pixel_spacing_m, utm_crs_for, window_bounds
+from sargeo.geo.grid import pixel_spacing_m, utm_crs_for
+from sargeo.geo.source import open_source
 from sargeo.records import Window
+from sargeo.runtime.grid import window_bounds
 
 
 def test_geographic_db_raster(test_rasters: dict[str, Path]) -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
+import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,27 +13,9 @@ import pytest
 from sargeo.errors import SargeoError
 from sargeo.geo import speckle
 from sargeo.runtime.preprocess import to_db
+from tests.geo.speckle_noise import enl, gamma_speckle
 
 CLASSICAL = ["boxcar", "lee", "refined_lee", "frost"]
-HAS_LEARNED = (
-    importlib.util.find_spec("torch") is not None
-    and importlib.util.find_spec("deepdespeckling") is not None
-)
-
-
-def enl(values: npt.NDArray[np.floating]) -> float:
-    """Equivalent number of looks, mean^2 / variance, over finite values."""
-    v = values[np.isfinite(values)].astype(np.float64)
-    return float(v.mean() ** 2 / v.var())
-
-
-def gamma_speckle(
-    reflectivity: npt.ArrayLike, looks: float = 1.0, seed: int = 0
-) -> npt.NDArray[np.float32]:
-    """Fully developed ``looks``-look speckle (unit-mean gamma) over a reflectivity map."""
-    r = np.asarray(reflectivity, dtype=np.float64)
-    noise = np.random.default_rng(seed).gamma(looks, 1.0 / looks, size=r.shape)
-    return (r * noise).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -182,47 +163,6 @@ def test_registry_has_the_documented_names() -> None:
     )
 
 
-def test_learned_unknown_model_is_user_error() -> None:
-    with pytest.raises(SargeoError, match="unknown learned speckle model"):
-        speckle.learned(np.ones((8, 8)), model="noise2void")  # type: ignore[arg-type]
-
-
-def test_learned_without_deepdespeckling_is_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    speckle._learned_weights.cache_clear()
-    monkeypatch.setitem(sys.modules, "deepdespeckling.model", None)
-    try:
-        with pytest.raises(SargeoError, match="needs torch and deepdespeckling"):
-            speckle.apply_speckle_filter("sar2sar", np.ones((1, 8, 8)), "linear")
-    finally:
-        speckle._learned_weights.cache_clear()
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not HAS_LEARNED, reason="torch or deepdespeckling is not installed")
-@pytest.mark.parametrize("model", ["sar2sar", "merlin"])
-def test_learned_filter_reduces_speckle(model: str) -> None:
-    start = time.perf_counter()
-    truth = np.full((64, 64), 0.05)
-    noisy = gamma_speckle(truth, looks=4.0, seed=5)
-    noisy[3, 40] = np.nan
-    out = speckle.learned(noisy, model=model)  # type: ignore[arg-type]
-    assert out.shape == noisy.shape and out.dtype == np.float32
-    assert np.array_equal(np.isnan(out), np.isnan(noisy))
-    assert enl(out) > 3 * enl(noisy)
-    assert float(np.nanmean(out)) == pytest.approx(0.05, rel=0.3)
-    # Same input, same output (MERLIN's random phase is seeded).
-    np.testing.assert_array_equal(out, speckle.learned(noisy, model=model))  # type: ignore[arg-type]
-    assert time.perf_counter() - start < 60
-
-
-@pytest.mark.skipif(not HAS_LEARNED, reason="torch or deepdespeckling is not installed")
-def test_learned_through_registry_on_odd_shape() -> None:
-    noisy = gamma_speckle(np.full((1, 50, 70), 0.1), looks=4.0, seed=6)
-    out = speckle.apply_speckle_filter("sar2sar", noisy, "linear")
-    assert out.shape == noisy.shape
-    assert enl(out[0]) > 3 * enl(noisy[0])
-
-
 def _roughness(db: npt.NDArray[np.float32]) -> float:
     """Median absolute dB difference between horizontal neighbours: speckle makes it large."""
     return float(np.nanmedian(np.abs(np.diff(db, axis=-1))))
@@ -346,3 +286,15 @@ def test_real_chip_scene_mean_of_linear_power(shared_data: Path, name: str) -> N
         out = speckle.SPECKLE_FILTERS[name](band)
         ratio = float(np.nanmean(out, dtype=np.float64) / np.nanmean(band, dtype=np.float64))
         assert ratio == pytest.approx(want, abs=tol), name
+
+
+def test_classical_filters_do_not_import_torch() -> None:
+    """`sargeo.geo` stays torch-free: only a learned filter, when it runs, imports torch."""
+    code = (
+        "import sys, numpy as np\n"
+        "from sargeo.geo.speckle import apply_speckle_filter\n"
+        "apply_speckle_filter('lee', np.ones((1, 16, 16)), 'linear')\n"
+        "print(sorted(m for m in ('torch', 'deepdespeckling') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

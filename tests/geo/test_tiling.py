@@ -8,35 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from hypothesis import given
-from hypothesis import strategies as st
 
 from sargeo.errors import SargeoError
 from sargeo.geo.index import read_tile_index
-from sargeo.geo.tiling import TilingOptions, grid_offsets, tile_to_folder, tile_windows
-
-
-@given(
-    length=st.integers(1, 5000),
-    size=st.integers(16, 1024),
-    overlap_share=st.floats(0, 0.9),
-)
-def test_grid_covers_every_pixel(length: int, size: int, overlap_share: float) -> None:
-    overlap = int(size * overlap_share)
-    offsets = grid_offsets(length, size, overlap)
-    covered = np.zeros(length, dtype=bool)
-    for off in offsets:
-        covered[off : off + size] = True
-        assert off + min(size, length) <= length  # never past the edge
-    assert covered.all()
-    assert offsets == sorted(set(offsets))
-
-
-def test_windows_are_full_size_and_flush() -> None:
-    rows = tile_windows(1000, 700, 256, 32)
-    assert rows[0][-1].col + rows[0][-1].width == 1000
-    assert rows[-1][0].row + rows[-1][0].height == 700
-    assert {w.width for r in rows for w in r} == {256}
+from sargeo.geo.tiling import TilingOptions, tile_to_folder
 
 
 def test_sen1floods11_tiles_and_labels_align(shared_data: Path, tmp_path: Path) -> None:
