@@ -8,7 +8,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+import rasterio
+from affine import Affine
 
 SARGEO = [sys.executable, "-m", "sargeo"]
 
@@ -113,3 +116,56 @@ def test_dot_output_is_refused_cleanly(test_rasters: dict[str, Path], tmp_path: 
     done = run("tile", "scene.tif", "-o", ".", "--overwrite", cwd=work)
     assert_one_line_error(done, "current folder")
     assert sorted(p.name for p in work.iterdir()) == ["scene.tif"]
+
+
+def _cog(path: Path, size: int = 512) -> Path:
+    """A cloud-optimised GeoTIFF: its directory comes first, its compressed tiles after it."""
+    rng = np.random.default_rng(0)
+    with rasterio.open(
+        path, "w", driver="COG", width=size, height=size, count=1, dtype="float32",
+        crs="EPSG:32633", transform=Affine(10, 0, 500000, 0, -10, 4650000), compress="deflate",
+    ) as dst:  # fmt: skip
+        dst.write(rng.random((1, size, size), dtype=np.float32))
+    return path
+
+
+def test_truncated_pixels_are_one_line(tmp_path: Path) -> None:
+    whole = _cog(tmp_path / "whole.tif").read_bytes()
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(whole[: len(whole) // 2])  # opens fine; half its tiles are gone
+    done = run("tile", str(cut), "-o", str(tmp_path / "o"), "--size", "128")
+    assert_one_line_error(done, "cannot be read")
+    assert "cut.tif" in done.stderr and not (tmp_path / "o").exists()
+
+
+def _vrt(path: Path, source: str, geotransform: str) -> Path:
+    path.write_text(
+        '<VRTDataset rasterXSize="64" rasterYSize="64"><SRS>EPSG:32633</SRS>'
+        f"<GeoTransform>{geotransform}</GeoTransform>"
+        '<VRTRasterBand dataType="Float32" band="1"><SimpleSource>'
+        f'<SourceFilename relativeToVRT="1">{source}</SourceFilename><SourceBand>1</SourceBand>'
+        "</SimpleSource></VRTRasterBand></VRTDataset>"
+    )
+    return path
+
+
+def test_vrt_with_a_missing_source(tmp_path: Path) -> None:
+    vrt = _vrt(tmp_path / "m.vrt", "missing.tif", "500000,10,0,4650000,0,-10")
+    done = run("tile", str(vrt), "-o", str(tmp_path / "o"), "--size", "32")
+    assert_one_line_error(done, "missing.tif: No such file or directory")
+
+
+def test_zero_pixel_size(tmp_path: Path) -> None:
+    _cog(tmp_path / "src.tif", size=64)
+    vrt = _vrt(tmp_path / "z.vrt", "src.tif", "500000,0,0,4650000,0,-10")
+    done = run("tile", str(vrt), "-o", str(tmp_path / "o"), "--size", "32")
+    assert_one_line_error(done, "zero pixel size")
+    # a GeoTIFF cannot store a zero pixel size: GDAL keeps a single tie point instead
+    tif = tmp_path / "zero.tif"
+    with rasterio.open(
+        tif, "w", driver="GTiff", width=64, height=64, count=1, dtype="float32",
+        crs="EPSG:32633", transform=Affine(0, 0, 500000, 0, -10, 4650000),
+    ) as dst:  # fmt: skip
+        dst.write(np.ones((1, 64, 64), dtype=np.float32))
+    done = run("tile", str(tif), "-o", str(tmp_path / "o"), "--size", "32")
+    assert_one_line_error(done, "zero-size geotransform")

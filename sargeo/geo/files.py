@@ -18,7 +18,8 @@ from rasterio.vrt import WarpedVRT
 from rasterio.warp import calculate_default_transform, transform_bounds
 from rasterio.windows import Window as RioWindow
 
-from sargeo.errors import SargeoError
+from sargeo.errors import InputError, SargeoError
+from sargeo.geo.gdal_errors import gdal_reason, pixel_reads
 from sargeo.geo.grid import Grid, utm_crs_for
 from sargeo.geo.metadata import acquisition_time, detect_polarisations, detect_units, sample_values
 from sargeo.geo.readers import RasterSource, Reader
@@ -50,7 +51,8 @@ class _FileReader(Reader):
         self.handles: list[rasterio.io.DatasetReaderBase] = []
         self._opened: list[rasterio.io.DatasetReader] = []
         for member in source.members:
-            ds = rasterio.open(member.path)
+            with pixel_reads(str(member.path), "file"):  # it may have changed since it was opened
+                ds = rasterio.open(member.path)
             self._opened.append(ds)
             if member.warp:
                 self.handles.append(
@@ -106,7 +108,9 @@ def _read_masked(
     handle: rasterio.io.DatasetReaderBase, window: Window, nodata: float | None
 ) -> np.ma.MaskedArray:
     rio_window = RioWindow(window.col, window.row, window.width, window.height)
-    data = handle.read(window=rio_window)
+    place = f"pixels of window (col {window.col}, row {window.row}, {window.width}x{window.height})"
+    with pixel_reads(handle.name, place):
+        data = handle.read(window=rio_window)
     # NaN/inf are invalid in any float raster, so a NaN nodata needs no pass of its own.
     has_value = nodata is not None and not math.isnan(nodata)
     if data.dtype.kind == "f":
@@ -128,8 +132,7 @@ def _open_checked(path: Path) -> rasterio.io.DatasetReader:
     try:
         return rasterio.open(path)
     except RasterioIOError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "unreadable"
-        raise SargeoError(f"{path}: not a raster GDAL can read ({first})") from exc
+        raise InputError(f"{path}: not a raster GDAL can read ({gdal_reason(exc)})") from exc
 
 
 def _target_crs(
@@ -179,8 +182,15 @@ def _file_source(
 ) -> FileSource:
     first = datasets[0]
     for path, ds in zip(paths, datasets, strict=True):
+        a, b, _, d, e, _ = tuple(ds.transform)[:6]
+        if ds.crs is not None and a * e - b * d == 0:
+            raise InputError(
+                f"{path}: the geotransform has a zero pixel size ({a:g}, {e:g}); fix its georeference"
+            )
         if ds.crs is None and not allow_pixel_coords:
-            hint = " (it has GCPs only: open its SAFE folder instead)" if ds.gcps[0] else ""
+            hint = {0: "", 1: " (one tie point and no pixel size: a zero-size geotransform)"}.get(
+                len(ds.gcps[0]), " (it has GCPs only: open its SAFE folder instead)"
+            )
             raise SargeoError(
                 f"{path}: the raster has no CRS{hint}; use `allow_pixel_coords` to tile it in pixel coordinates"
             )

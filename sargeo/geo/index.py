@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-import os
 import warnings
 from pathlib import Path
 
@@ -13,7 +11,8 @@ import pyogrio.errors
 from shapely.geometry import Polygon
 
 from sargeo.atomic import atomic_file
-from sargeo.errors import OutputError, SargeoError
+from sargeo.errors import SargeoError
+from sargeo.geo.gdal_errors import ogr_write_error
 from sargeo.records import Tile
 
 LAYER = "tiles"
@@ -65,19 +64,6 @@ def write_tile_index(tiles: list[Tile], path: Path, crs: str | None = None) -> P
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             raise ogr_write_error(exc, tmp.parent) from exc
     return path
-
-
-_NEARLY_FULL = 1 << 20
-"""Free bytes under which a failed SQLite write is taken for a full disk (it may fail on any table)."""
-
-
-def ogr_write_error(exc: Exception, folder: Path) -> OSError:
-    """An OGR writer's failure as an ``OSError``; on a full disk (SQLite's errors then vary) ENOSPC."""
-    stats = os.statvfs(folder)
-    if "disk is full" in str(exc) or stats.f_bavail * stats.f_frsize < _NEARLY_FULL:
-        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder))
-    first = str(exc).split("(", 1)[0].strip()[:200]
-    return OutputError(f"cannot write the GeoPackage in {folder} ({first})")
 
 
 def read_tile_index(path: Path) -> list[Tile]:

@@ -14,6 +14,7 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.windows import Window as RioWindow
 
+from sargeo.geo.gdal_errors import pixel_reads
 from sargeo.records import UNITS
 
 POLARISATIONS = ("HH", "HV", "VH", "VV")
@@ -51,6 +52,12 @@ def detect_polarisations(path: Path, descriptions: tuple[str | None, ...]) -> tu
 
 
 def sample_values(ds: rasterio.io.DatasetReader) -> np.ndarray:
+    """A small sample of band 1 (for unit detection); a failed read is a one-line `ReadError`."""
+    with pixel_reads(ds.name, "sample pixels"):
+        return _sample_values(ds)
+
+
+def _sample_values(ds: rasterio.io.DatasetReader) -> np.ndarray:
     """A small sample of band 1 (for unit detection) that decodes only a few compressed blocks.
 
     A decimated read is cheap with overviews or on a small raster; on a large raster without

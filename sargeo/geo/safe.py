@@ -41,6 +41,7 @@ from rasterio.transform import from_gcps
 from rasterio.windows import Window as RioWindow
 
 from sargeo.errors import SargeoError
+from sargeo.geo.gdal_errors import pixel_reads
 from sargeo.geo.grid import Grid
 from sargeo.geo.readers import RasterSource, Reader
 from sargeo.records import Window
@@ -153,7 +154,10 @@ class _SafeReader(Reader):
         inner = Window(c0, r0, c1 - c0, r1 - r0)
         dst = (slice(r0 - window.row, r1 - window.row), slice(c0 - window.col, c1 - window.col))
         for i, (band, handle) in enumerate(zip(src.bands, self.handles, strict=True)):
-            dn = handle.read(1, window=RioWindow(inner.col, inner.row, inner.width, inner.height))
+            with pixel_reads(band.measurement.name):
+                dn = handle.read(
+                    1, window=RioWindow(inner.col, inner.row, inner.width, inner.height)
+                )
             valid = dn != 0
             power = calibrate(dn, band.lut.interpolate(inner))
             data[i][dst] = np.where(valid, power, np.float32(np.nan))
