@@ -41,12 +41,10 @@ from rasterio.transform import from_gcps
 from rasterio.windows import Window as RioWindow
 
 from sargeo.errors import SargeoError
+from sargeo.geo.choices import CALIBRATIONS
 from sargeo.geo.grid import Grid
 from sargeo.geo.readers import RasterSource, Reader
 from sargeo.records import Window
-
-CALIBRATIONS: dict[str, str] = {"sigma0": "sigmaNought", "gamma0": "gamma", "beta0": "betaNought"}
-"""Calibration name -> LUT name in the calibration XML."""
 
 _MEASUREMENT = re.compile(
     r"^s1[a-d]-(?P<swath>[a-z0-9]+)-(?P<kind>[a-z]+)-(?P<pol>hh|hv|vh|vv)-.*-(?P<image>\d{3})$",
