@@ -22,7 +22,7 @@ from sargeo import __version__
 from sargeo.atomic import atomic_dir, check_not_an_input, check_output_dir
 from sargeo.errors import OptionError
 from sargeo.records import Window
-from sargeo.synth import FORMAT_VERSION, MANIFEST, SCENE_FILES, scene_dirname
+from sargeo.synth import FORMAT_VERSION, MANIFEST, SAR_UNITS, SCENE_FILES, scene_dirname
 from sargeo.synth.grid import Grid
 from sargeo.synth.landcover import Block, Rasteriser
 from sargeo.synth.layout import Layout, make_grid, make_layout
@@ -68,8 +68,10 @@ def check_options(options: SynthOptions) -> None:
         )
     if not 0.1 <= options.spacing <= 1000:
         raise OptionError("spacing", f"must be between 0.1 and 1000 m, got {options.spacing}")
-    if options.units not in ("dB", "linear"):
-        raise OptionError("units", f"must be 'dB' or 'linear', got {options.units!r}")
+    if options.units not in SAR_UNITS:
+        raise OptionError(
+            "units", f"must be {' or '.join(map(repr, SAR_UNITS))}, got {options.units!r}"
+        )
     if options.looks is not None and not options.looks > 0:
         raise OptionError("looks", f"must be positive, got {options.looks}")
     if options.block < 256 or options.block % 256:
