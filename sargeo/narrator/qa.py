@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sargeo.narrator.a2c import direction, place_phrases
-from sargeo.narrator.facts import GroupFact, SceneFacts, objects_known
-from sargeo.narrator.sa2c import CoverFacts, percent
+from sargeo.narrator.facts import CoverFacts, GroupFact, SceneFacts, objects_known
+from sargeo.narrator.sa2c import percent
 from sargeo.narrator.text import Candidate, article, pick
 from sargeo.narrator.vocab import Vocab
 

@@ -15,8 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sargeo.narrator.facts import SceneFacts, objects_known
-from sargeo.narrator.sa2c import CoverFacts
+from sargeo.narrator.facts import CoverFacts, SceneFacts, objects_known
 from sargeo.narrator.text import Candidate
 from sargeo.narrator.vocab import Vocab
 

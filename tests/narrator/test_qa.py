@@ -6,8 +6,8 @@ import random
 
 import numpy as np
 
-from sargeo.narrator import qa, sa2c
-from sargeo.narrator.facts import scene_facts
+from sargeo.narrator import qa
+from sargeo.narrator.facts import cover_facts, scene_facts
 from sargeo.narrator.vocab import load_vocab
 
 from .helpers import sample, ship, utm_tile
@@ -48,7 +48,7 @@ def test_single_object_questions_without_crs() -> None:
 def test_landcover_answers_and_dialogue() -> None:
     mask = np.zeros((100, 100), dtype=np.uint8)
     mask[:, :25] = 1
-    cover = sa2c.cover_facts(mask, {0: "land", 1: "water"}, VOCAB)
+    cover = cover_facts(mask, {0: "land", 1: "water"}, VOCAB)
     s = sample([], size=100, mask="m.tif", mask_classes={0: "land", 1: "water"})
     pairs = _pairs(s, cover)
     land = {p.question: p.answer for p in pairs if p.type == "landcover"}
