@@ -22,11 +22,11 @@ from tqdm import tqdm
 from sargeo import __version__
 from sargeo.atomic import atomic_dir, check_output_dir
 from sargeo.errors import SargeoError
-from sargeo.narrator import qa as qa_mod
 from sargeo.narrator.card import CardBuilder, summary
 from sargeo.narrator.fusion import MaskReader, Narrator, NarratorConfig, SampleCaptions, image_path
 from sargeo.narrator.georef import footprint_wkt
 from sargeo.narrator.o2s import Rewriter
+from sargeo.narrator.qa import QAPair, sample_qa
 from sargeo.narrator.splits import DEFAULT_RATIOS, SPLITS, assign_splits, scene_of
 from sargeo.records import Sample
 
@@ -126,21 +126,16 @@ def narrate(
                 captions_jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
                 csvs[""].writerow([record["image"], record["caption"]])
                 csvs[f"_{split}"].writerow([record["image"], record["caption"]])
-            pairs: list[qa_mod.QAPair] = []
+            pairs: list[QAPair] = []
             if with_qa:
-                rng = narrator.rng(sample, "qa")
-                facts, cover, vocab = result.facts, result.cover, narrator.vocab
-                pairs = qa_mod.pairs(facts, cover, vocab, rng, result.captions)
+                asked = sample_qa(result, narrator)
+                pairs = asked.pairs
                 record = {"image": image_path(sample), "sample_id": sample.id, "split": split}
                 for pair in pairs:
                     line = json.dumps({**record, **pair.to_dict()}, ensure_ascii=False)
                     qa_jsonl.write(line + "\n")
-                if pairs:
-                    dialogue = qa_mod.conversation(
-                        sample.id, image_path(sample), pairs, narrator.vocab, rng
-                    )
-                    dialogue["split"] = split
-                    text = json.dumps(dialogue, ensure_ascii=False)
+                if asked.dialogue is not None:
+                    text = json.dumps({**asked.dialogue, "split": split}, ensure_ascii=False)
                     conversations.write(("\n" if first_dialogue else ",\n") + text)
                     first_dialogue = False
             card.add(result, split, scene_of(sample), pairs)

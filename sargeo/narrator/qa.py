@@ -3,7 +3,8 @@
 Types: presence, count, position, size, length, heading, type, arrangement, landcover (share,
 dominant class, presence), compare (which half holds more objects) and describe (a caption). Each pair
 says whether its answer is yes/no, a number or open text. Counts are exact here (never banded): a
-question deserves the true number.
+question deserves the true number. `sample_qa` is the entry point: one captioned sample's pairs and
+dialogue, seeded like its captions.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from sargeo.narrator.a2c import direction, place_phrases
 from sargeo.narrator.facts import CoverFacts, GroupFact, SceneFacts, objects_known
+from sargeo.narrator.fusion import Narrator, SampleCaptions, image_path
 from sargeo.narrator.sa2c import percent
 from sargeo.narrator.text import Candidate, article, pick
 from sargeo.narrator.vocab import Vocab
@@ -34,6 +36,14 @@ class QAPair:
     def to_dict(self) -> dict[str, str]:
         """JSON form."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SampleQA:
+    """The question-answer pairs of one sample and its dialogue (None when there is no pair)."""
+
+    pairs: list[QAPair]
+    dialogue: dict[str, Any] | None
 
 
 def _where(group: GroupFact, vocab: Vocab) -> str:
@@ -185,3 +195,16 @@ def conversation(
         messages.append({"from": "human", "value": question})
         messages.append({"from": "gpt", "value": pair.answer})
     return {"id": sample_id, "image": image, "conversations": messages}
+
+
+def sample_qa(result: SampleCaptions, narrator: Narrator) -> SampleQA:
+    """Every pair one captioned sample's ground truth answers, and its LLaVA-style dialogue.
+
+    Seeded per sample (the narrator's seed, the salt ``qa`` and the sample id), so a run is
+    reproducible and independent of the order samples come in.
+    """
+    sample, vocab = result.sample, narrator.vocab
+    rng = narrator.rng(sample, "qa")
+    found = pairs(result.facts, result.cover, vocab, rng, result.captions)
+    dialogue = conversation(sample.id, image_path(sample), found, vocab, rng) if found else None
+    return SampleQA(found, dialogue)
