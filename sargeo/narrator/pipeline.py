@@ -9,7 +9,6 @@ footprint WKT in the tile's CRS and lon/lat centroid, split), ``captions.csv`` a
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -21,6 +20,7 @@ from tqdm import tqdm
 
 from sargeo import __version__
 from sargeo.atomic import atomic_dir, check_output_dir
+from sargeo.datasets.writers import OpenClipWriter
 from sargeo.errors import SargeoError
 from sargeo.narrator.card import CardBuilder, summary
 from sargeo.narrator.fusion import MaskReader, Narrator, NarratorConfig, SampleCaptions, image_path
@@ -110,9 +110,7 @@ def narrate(
 
         captions_jsonl = open_("captions.jsonl")
         names = ("", *(f"_{s}" for s in SPLITS))
-        csvs = {name: csv.writer(open_(f"captions{name}.csv")) for name in names}
-        for writer in csvs.values():
-            writer.writerow(["filepath", "title"])
+        csvs = {name: OpenClipWriter(open_(f"captions{name}.csv")) for name in names}
         if with_qa:
             qa_jsonl, conversations = open_("qa.jsonl"), open_("conversations.json")
             conversations.write("[")
@@ -124,8 +122,8 @@ def narrate(
             split = split_of[scene_of(sample)]
             for record in caption_records(result, split):
                 captions_jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
-                csvs[""].writerow([record["image"], record["caption"]])
-                csvs[f"_{split}"].writerow([record["image"], record["caption"]])
+                csvs[""].write(record["image"], record["caption"])
+                csvs[f"_{split}"].write(record["image"], record["caption"])
             pairs: list[QAPair] = []
             if with_qa:
                 asked = sample_qa(result, narrator)
