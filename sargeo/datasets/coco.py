@@ -1,7 +1,9 @@
 """COCO detection annotations (HRSID, SSDD, SARDet-100K) to `Sample` records.
 
 One JSON file lists images, categories and annotations (``bbox`` = x, y, width, height in pixels).
-Images without annotations are kept as samples with zero boxes. HRSID names its images
+Images without annotations are kept as samples with zero boxes. The categories are each sample's
+labels: the classes whose absence the file can tell (HRSID's images show harbours it does not
+annotate). HRSID names its images
 ``P<scene>_<y0>_<y1>_<x0>_<x1>``: the scene (``P0001``) and the crop window in the source scene are
 read from the name, so that splits never cut a scene.
 """
@@ -129,7 +131,9 @@ def load_coco(
                 metadata={"listed": False},
             )
             out.append(sample)
+    labels = tuple(sorted(set(categories.values())))
     for sample in out:
+        sample.labels = labels
         _add_metadata(sample, masks)
     result.samples.extend(out)
     return result
@@ -259,7 +263,7 @@ def _obox(raw: Any) -> tuple[float, float, float, float, float] | None:
 
 
 def _add_metadata(sample: Sample, masks: Path | None) -> None:
-    """Scene window from HRSID names; the RGB mask path when a mask folder is given."""
+    """Scene window from HRSID names; the RGB mask path (and its class) when a mask folder is given."""
     window = hrsid_window(Path(sample.image).name)
     if window is not None:
         sample.metadata["scene_window"] = window
@@ -268,3 +272,4 @@ def _add_metadata(sample: Sample, masks: Path | None) -> None:
         if mask.is_file():
             sample.metadata["mask_rgb"] = str(mask)
             sample.metadata["mask_rgb_classes"] = {",".join(map(str, MASK_RGB_SHIP)): "ship"}
+            sample.labels = tuple(sorted({*(sample.labels or ()), "ship"}))

@@ -112,6 +112,7 @@ def load_segmentation(
             mask=str(label),
             mask_classes=dict(classes),
             tile=tile,
+            labels=tuple(sorted(set(classes.values()))),
             scene=scene if scene is not None else image.stem,
             metadata=metadata,
         )

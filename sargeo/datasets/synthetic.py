@@ -117,6 +117,7 @@ def _load_scene(scene: Path) -> AdapterResult:
         return result
     sample.id = name
     sample.scene = name
+    sample.labels = None  # the synthetic world labels every class, not only its COCO categories
     sample.tile = raster_tile(source, name, sar, valid_fraction=1.0)
     classes = _classes(info.get("classes"))
     mask = scene / SCENE_FILES["mask"]

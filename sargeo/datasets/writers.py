@@ -163,6 +163,7 @@ def sample_from_dict(data: Mapping[str, Any]) -> Sample:
         tile=Tile.from_properties(tile) if tile else None,
         scene=str(data.get("scene", "")),
         metadata=dict(data.get("metadata") or {}),
+        labels=None if data.get("labels") is None else tuple(str(v) for v in data["labels"]),
     )
 
 

@@ -27,6 +27,7 @@ def test_hrsid_mini(shared_data: Path) -> None:
     assert empty == ["P0001_1200_2000_9600_10400", "P0008_0_800_9000_9800"]
     assert all(s.metadata["listed"] is False for s in result.samples if not s.boxes)
     for sample in result.samples:
+        assert sample.labels == ("ship",)  # HRSID annotates ships only
         assert (sample.width, sample.height) == (800, 800)
         assert sample.scene == sample.id.split("_")[0]
         assert Path(sample.metadata["mask_rgb"]).is_file()

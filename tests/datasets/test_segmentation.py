@@ -61,6 +61,7 @@ def test_generated_pair(tmp_path: Path) -> None:
     (sample,) = load_segmentation(img, lab, CLASSES, nodata=-1).samples
     assert sample.metadata["class_fractions"]["water"] == pytest.approx(190 / 570)
     assert sample.metadata["mask_nodata"] == -1
+    assert sample.labels == ("land", "water")  # the mask's classes
     assert sample.tile is not None
     assert sample.tile.crs == "EPSG:32631"
     assert sample.tile.pixel_spacing == (10.0, 10.0)
