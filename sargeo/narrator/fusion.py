@@ -112,7 +112,7 @@ class Narrator:
         cover = None
         if sample.mask and sample.mask_classes and "sa2c" in self.config.branches:
             mask = self.mask_reader(sample.mask)
-            cover = cover_facts(mask, sample.mask_classes, self.vocab)
+            cover = cover_facts(mask, sample.mask_classes, self.vocab, sample.labels)
         pier = cover is not None and "pier" in cover.present
         return scene_facts(sample, self.vocab, pier_pixels=pier), cover
 

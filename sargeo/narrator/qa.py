@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sargeo.narrator.a2c import direction, place_phrases
-from sargeo.narrator.facts import CoverFacts, GroupFact, SceneFacts, objects_known
+from sargeo.narrator.facts import CoverFacts, GroupFact, SceneFacts
 from sargeo.narrator.fusion import Narrator, SampleCaptions, image_path
 from sargeo.narrator.sa2c import percent
 from sargeo.narrator.text import Candidate, article, pick
@@ -127,14 +127,6 @@ def _compare(
     return out
 
 
-def _absent_class(facts: SceneFacts, vocab: Vocab, rng: random.Random) -> str | None:
-    present = {g.cls for g in facts.groups}
-    if facts.has_pier:
-        present.add("pier")
-    options = [k for k in sorted(vocab.classes["objects"]) if k not in present]
-    return pick(rng, options) if options else None
-
-
 def _cover_pairs(cover: CoverFacts, vocab: Vocab, rng: random.Random) -> list[QAPair]:
     out = []
     for key, share in cover.shares.items():
@@ -146,9 +138,8 @@ def _cover_pairs(cover: CoverFacts, vocab: Vocab, rng: random.Random) -> list[QA
     if cover.shares:
         top = vocab.surface_names(next(iter(cover.shares)))[0]
         out.append(QAPair(pick(rng, vocab.qa["dominant"]), top, "landcover", "open"))
-    absent = [k for k in sorted(vocab.classes["surfaces"]) if k not in cover.shares]
-    if absent and cover.valid:
-        name = vocab.surface_names(pick(rng, absent))[0]
+    if cover.absent:
+        name = vocab.surface_names(pick(rng, cover.absent))[0]
         q = _ask(rng, vocab, "landcover_presence", surface=name)
         out.append(QAPair(q, NO, "landcover", "yes/no"))
     return out
@@ -167,15 +158,13 @@ def pairs(
         out.append(QAPair(pick(rng, vocab.qa["describe"]), captions[0].text, "describe", "open"))
     for group in facts.groups:
         out += _object_pairs(group, facts, vocab, rng)
-    if objects_known(facts.sample):
-        absent = _absent_class(facts, vocab, rng)
-        if absent is not None:
-            noun, nouns = _nouns(absent, vocab)
-            q = _ask(rng, vocab, "presence", noun=noun, nouns=nouns)
-            out.append(QAPair(q, NO, "presence", "yes/no"))
-            if rng.random() < 0.5:
-                q = _ask(rng, vocab, "count", noun=noun, nouns=nouns)
-                out.append(QAPair(q, "0", "count", "number"))
+    if facts.absent:  # only a labelled class can be absent; others are unknown, not absent
+        noun, nouns = _nouns(pick(rng, facts.absent), vocab)
+        q = _ask(rng, vocab, "presence", noun=noun, nouns=nouns)
+        out.append(QAPair(q, NO, "presence", "yes/no"))
+        if rng.random() < 0.5:
+            q = _ask(rng, vocab, "count", noun=noun, nouns=nouns)
+            out.append(QAPair(q, "0", "count", "number"))
     if cover is not None:
         out += _cover_pairs(cover, vocab, rng)
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,8 @@ class CoverFacts:
         coast: Surfaces (other than water and land) that lie mostly along the water's edge.
         valid: Number of valid pixels.
         present: Every surface with at least one pixel (also those too small to be named).
+        absent: Labelled surfaces known not to be in the mask, sorted (only the dataset's labels
+            can tell: a water mask knows nothing of urban areas).
     """
 
     shares: dict[str, float]
@@ -53,6 +56,7 @@ class CoverFacts:
     coast: tuple[str, ...]
     valid: int
     present: frozenset[str] = frozenset()
+    absent: tuple[str, ...] = ()
 
 
 def read_mask(path: str | Path) -> npt.NDArray[np.int64]:
@@ -96,8 +100,17 @@ def _value_counts(mask: npt.NDArray[np.integer], values: list[int]) -> dict[int,
     return {v: int(found.get(v, 0)) for v in values}
 
 
-def cover_facts(mask: npt.NDArray[np.integer], classes: dict[int, str], vocab: Vocab) -> CoverFacts:
-    """Shares, centroids and coast relations of the named classes of a class mask."""
+def cover_facts(
+    mask: npt.NDArray[np.integer],
+    classes: dict[int, str],
+    vocab: Vocab,
+    labels: Sequence[str] | None = None,
+) -> CoverFacts:
+    """Shares, centroids and coast relations of the named classes of a class mask.
+
+    ``labels`` are the dataset's class names (`sargeo.records.Sample.labels`): only surfaces among
+    them can be absent; None: every surface of the vocabulary is labelled (the synthetic world).
+    """
     if mask.ndim != 2 or mask.size == 0:
         raise SargeoError(f"mask must be a non-empty 2-D array, got shape {mask.shape}")
     per_value = _value_counts(mask, sorted(classes))
@@ -114,7 +127,13 @@ def cover_facts(mask: npt.NDArray[np.integer], classes: dict[int, str], vocab: V
         if valid and c / valid >= MIN_SHARE
     }
     offsets, coast = _relations(mask, surface_of, shares)
-    return CoverFacts(shares, offsets, coast, valid, frozenset(totals))
+    surfaces = vocab.classes["surfaces"]
+    if labels is None:  # the synthetic world, kept as it was: a surface under MIN_SHARE is absent
+        known, seen = surfaces, shares.keys()
+    else:  # a surface with any pixel is there, however few
+        known, seen = {vocab.surface(name) for name in labels}, totals.keys()
+    absent = tuple(k for k in sorted(surfaces) if k in known and k not in seen) if valid else ()
+    return CoverFacts(shares, offsets, coast, valid, frozenset(totals), absent)
 
 
 def _grow(region: npt.NDArray[np.bool_], steps: int) -> npt.NDArray[np.bool_]:
