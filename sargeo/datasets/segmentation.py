@@ -2,7 +2,9 @@
 
 The sample keeps the label raster's path as its mask and the georeference of the image as its
 `Tile`. Both rasters are read in windows to check the label's values and to measure the share of
-each class (``metadata["class_fractions"]``), which the segmentation-to-caption branch uses.
+each class (``metadata["class_fractions"]``), which the segmentation-to-caption branch uses. A raster
+that cannot be opened is skipped; one that opens but whose pixels cannot be read (a truncated or
+damaged file) is a `ReadError` naming it, since its header promised data that is not there.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window as RioWindow
 
 from sargeo.datasets.base import AdapterResult, progress_bar
-from sargeo.errors import SargeoError
+from sargeo.errors import ReadError, SargeoError
 from sargeo.geo.source import RasterSource, crs_text, open_source, pixel_spacing_m
 from sargeo.records import Sample, Tile, Window
 
@@ -54,6 +57,9 @@ def load_segmentation(
     Returns:
         One sample, or none and a skipped entry when a file is missing or unreadable, the grids
         differ, or the label holds values outside ``classes``.
+
+    Raises:
+        ReadError: when the pixels of either raster cannot be read (a truncated file).
     """
     result = AdapterResult()
     for path in (image, label):
@@ -61,23 +67,28 @@ def load_segmentation(
             result.skip(str(path), f"missing file {path.name}", "missing file")
             return result
     try:
-        source = open_source([image], allow_pixel_coords=True)
+        with _pixel_reads(image):  # unit detection reads a sample of pixels
+            source = open_source([image], allow_pixel_coords=True)
+    except ReadError:
+        raise
     except SargeoError as exc:
         result.skip(str(image), f"unreadable image ({exc})", "unreadable image")
         return result
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(label) as ds:
-                problem = _grid_problem(source, ds)
-                if problem:
-                    result.skip(str(label), f"label grid differs from image grid: {problem}")
-                    return result
-                label_nodata = nodata if nodata is not None else ds.nodata
-                counts = _count_values(ds, label_nodata)
+            ds = rasterio.open(label)
     except RasterioIOError as exc:
         result.skip(str(label), f"unreadable label ({exc})", "unreadable label")
         return result
+    with ds:
+        problem = _grid_problem(source, ds)
+        if problem:
+            result.skip(str(label), f"label grid differs from image grid: {problem}")
+            return result
+        label_nodata = nodata if nodata is not None else ds.nodata
+        with _pixel_reads(label):
+            counts = _count_values(ds, label_nodata)
     unknown = sorted(v for v in counts if v is not None and v not in classes)
     if unknown:
         shown = ", ".join(_fmt(v) for v in unknown[:5])
@@ -234,21 +245,33 @@ def raster_tile(
         units=source.units,
         acquisition_time=source.acquisition_time,
         chip=str(path),
-        valid_fraction=_valid_fraction(source) if valid_fraction is None else valid_fraction,
+        valid_fraction=_valid_fraction(source, path) if valid_fraction is None else valid_fraction,
     )
 
 
-def _valid_fraction(source: RasterSource) -> float:
-    """Share of pixels valid (not nodata, not NaN) in every band."""
+def _valid_fraction(source: RasterSource, path: Path) -> float:
+    """Share of pixels valid (not nodata, not NaN) in every band of ``path``."""
     grid = source.grid
     valid = 0
-    with source.open_reader() as reader:
+    with _pixel_reads(path), source.open_reader() as reader:
         for rw in _windows(grid.width, grid.height):
             window = Window(int(rw.col_off), int(rw.row_off), int(rw.width), int(rw.height))
             mask = np.ma.getmaskarray(reader.read(window))
             valid += int((~mask.any(axis=0)).sum())
     total = grid.width * grid.height
     return valid / total if total else 0.0
+
+
+@contextmanager
+def _pixel_reads(path: Path) -> Iterator[None]:
+    """Turns a failed pixel read of ``path`` into a one-line `ReadError` that names the file."""
+    try:
+        yield
+    except RasterioIOError as exc:
+        detail = " ".join(str(exc.__cause__ or exc).split()).rstrip(".")
+        raise ReadError(
+            f"{path}: its pixels cannot be read ({detail}); the file is truncated or damaged"
+        ) from exc
 
 
 def _fmt(value: float) -> str:
