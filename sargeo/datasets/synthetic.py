@@ -97,9 +97,10 @@ def _load_scene(scene: Path) -> AdapterResult:
             f"{name}/{SCENE_FILES['coco']}", f"unreadable COCO file ({exc})", "unreadable COCO file"
         )
         return result
-    for skipped in coco.skipped:
-        skipped.location = f"{name}/{skipped.location}"
+    for item in (*coco.skipped, *coco.warnings):
+        item.location = f"{name}/{item.location}"
     result.skipped.extend(coco.skipped)
+    result.warnings.extend(coco.warnings)
     sar = scene / SCENE_FILES["sar"]
     samples = [s for s in coco.samples if Path(s.image).name == sar.name]
     if len(samples) != 1:

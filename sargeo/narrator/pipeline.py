@@ -22,7 +22,7 @@ from sargeo import __version__
 from sargeo.atomic import atomic_dir, check_output_dir
 from sargeo.datasets.writers import OpenClipWriter
 from sargeo.errors import SargeoError
-from sargeo.narrator.card import CardBuilder, summary
+from sargeo.narrator.card import CardBuilder, listed, summary
 from sargeo.narrator.fusion import MaskReader, Narrator, NarratorConfig, SampleCaptions, image_path
 from sargeo.narrator.georef import footprint_wkt
 from sargeo.narrator.o2s import Rewriter
@@ -94,8 +94,13 @@ def narrate(
     rewriter: Rewriter | None = None,
     mask_reader: MaskReader | None = None,
     input_summary: str = "",
+    input_problems: Sequence[str] = (),
 ) -> NarrateResult:
-    """Caption every sample and write the dataset folder; returns the card."""
+    """Caption every sample and write the dataset folder; returns the card.
+
+    ``input_summary`` and ``input_problems`` (one line per item the dataset adapter skipped or
+    warned about) go into the card as ``skipped`` and ``input_problems``.
+    """
     if not samples:
         raise SargeoError("no samples to narrate (the input gave none)")
     narrator = Narrator(config, rewriter=rewriter, mask_reader=mask_reader)
@@ -152,6 +157,7 @@ def narrate(
                 "qa": with_qa,
             },
             skipped=input_summary,
+            input_problems=listed(input_problems),
             sargeo_version=__version__,
         )
         (tmp / "splits.json").write_text(
@@ -187,4 +193,5 @@ def narrate_path(
         progress=progress,
         rewriter=rewriter,
         input_summary=loaded.summary(),
+        input_problems=loaded.problems(),
     )

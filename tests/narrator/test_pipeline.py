@@ -149,3 +149,16 @@ def test_captions_never_contradict_a_mixed_scene(tmp_path: Path) -> None:
 def test_cli_narrate_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["narrate", str(tmp_path / "nothing"), "-o", str(tmp_path / "o")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_the_card_lists_input_problems_up_to_a_limit(tmp_path: Path) -> None:
+    from sargeo.narrator.card import listed
+
+    assert listed(["a", "b", "c"], limit=2) == ["a", "b", "... and 1 more"]
+    assert listed(["a", "b"], limit=2) == ["a", "b"]
+    problems = [f"x.json: annotation {i}: duplicate annotation id {i}" for i in range(150)]
+    card = narrate(
+        [sample([ship(10, 10)], size=64)], tmp_path / "out", progress=False, input_problems=problems
+    ).card
+    assert card["input_problems"][:2] == problems[:2]
+    assert len(card["input_problems"]) == 101 and card["input_problems"][-1] == "... and 50 more"
