@@ -4,8 +4,8 @@ deduplication.
 The contradiction check reads a caption the way a user would: every object class it names must be in
 the annotations, every count it states ("three ships", "over ten vessels") must match them, a class it
 denies ("no ships") must be one the dataset labels, and every surface it names must have pixels in
-the mask. It is independent of how the caption was written, so it
-also guards the o2s rewrites and any model-written text.
+the mask. It is independent of how the caption was written, so it also guards the o2s rewrites and
+any model-written text.
 """
 
 from __future__ import annotations
