@@ -140,6 +140,9 @@ class Sample:
         tile: Georeference of the image, if known.
         scene: Scene (or source product) the image comes from; splits never cut a scene.
         metadata: Free metadata (sensor, incidence, polarisation...).
+        labels: The class names the dataset annotates (its COCO or VOC categories, its mask's
+            classes): only about these can the ground truth say that something is absent. None:
+            every class is labelled, as in the synthetic world.
     """
 
     id: str
@@ -154,6 +157,7 @@ class Sample:
     tile: Tile | None = None
     scene: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    labels: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""

@@ -97,9 +97,10 @@ def _load_scene(scene: Path) -> AdapterResult:
             f"{name}/{SCENE_FILES['coco']}", f"unreadable COCO file ({exc})", "unreadable COCO file"
         )
         return result
-    for skipped in coco.skipped:
-        skipped.location = f"{name}/{skipped.location}"
+    for item in (*coco.skipped, *coco.warnings):
+        item.location = f"{name}/{item.location}"
     result.skipped.extend(coco.skipped)
+    result.warnings.extend(coco.warnings)
     sar = scene / SCENE_FILES["sar"]
     samples = [s for s in coco.samples if Path(s.image).name == sar.name]
     if len(samples) != 1:
@@ -117,6 +118,7 @@ def _load_scene(scene: Path) -> AdapterResult:
         return result
     sample.id = name
     sample.scene = name
+    sample.labels = None  # the synthetic world labels every class, not only its COCO categories
     sample.tile = raster_tile(source, name, sar, valid_fraction=1.0)
     classes = _classes(info.get("classes"))
     mask = scene / SCENE_FILES["mask"]
