@@ -120,7 +120,9 @@ def _truncated_pair(folder: Path, which: str) -> tuple[Path, Path]:
 def test_unreadable_pixels_are_a_read_error_naming_the_file(tmp_path: Path, which: str) -> None:
     img, lab = _truncated_pair(tmp_path, which)
     bad = img if which == "image" else lab
-    with pytest.raises(ReadError, match=rf"^{bad}: the (sample )?pixels cannot be read \(.*TIFFRead"):
+    with pytest.raises(
+        ReadError, match=rf"^{bad}: the (sample )?pixels cannot be read \(.*TIFFRead"
+    ):
         load_segmentation(img, lab, CLASSES)
 
 
