@@ -141,8 +141,9 @@ class Sample:
         scene: Scene (or source product) the image comes from; splits never cut a scene.
         metadata: Free metadata (sensor, incidence, polarisation...).
         labels: The class names the dataset annotates (its COCO or VOC categories, its mask's
-            classes): only about these can the ground truth say that something is absent. None:
-            every class is labelled, as in the synthetic world.
+            classes; the synthetic world's whole class table): only about these can the ground
+            truth say that something is absent. None: unknown, every class of the vocabulary is
+            taken as labelled.
     """
 
     id: str

@@ -118,9 +118,11 @@ def _load_scene(scene: Path) -> AdapterResult:
         return result
     sample.id = name
     sample.scene = name
-    sample.labels = None  # the synthetic world labels every class, not only its COCO categories
     sample.tile = raster_tile(source, name, sar, valid_fraction=1.0)
     classes = _classes(info.get("classes"))
+    # the world labels every class of its table (objects and surfaces), and nothing beyond it:
+    # a building or a vehicle is not one of its objects, so it can never be said to be absent
+    sample.labels = tuple(sorted(set(classes.values()))) or None
     mask = scene / SCENE_FILES["mask"]
     if mask.is_file():
         sample.mask = str(mask)

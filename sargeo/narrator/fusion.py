@@ -113,8 +113,14 @@ class Narrator:
         if sample.mask and sample.mask_classes and "sa2c" in self.config.branches:
             mask = self.mask_reader(sample.mask)
             cover = cover_facts(mask, sample.mask_classes, self.vocab, sample.labels)
-        pier = cover is not None and "pier" in cover.present
-        return scene_facts(sample, self.vocab, pier_pixels=pier), cover
+        if cover is not None:
+            in_mask = cover.present
+        else:  # a mask not read: any class it labels may be there
+            in_mask = frozenset(
+                self.vocab.surface(name) or self.vocab.object_class(name).key
+                for name in (sample.mask_classes.values() if sample.mask else ())
+            )
+        return scene_facts(sample, self.vocab, in_mask=in_mask), cover
 
     def _sources(
         self, facts: SceneFacts, cover: CoverFacts | None, rng: random.Random

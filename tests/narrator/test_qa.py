@@ -53,7 +53,14 @@ def test_landcover_answers_and_dialogue() -> None:
     pairs = _pairs(s, cover)
     land = {p.question: p.answer for p in pairs if p.type == "landcover"}
     assert "25%" in land.values() and "75%" in land.values() and "land" in land.values()
-    assert any(a == "no" for a in land.values())
+    # both of the mask's classes are there: nothing it does not name may be denied
+    assert not any(a == "no" for a in land.values())
+    classes = {0: "land", 1: "water", 2: "forest"}  # forest is a class of the mask, with no pixel
+    absent = cover_facts(mask, classes, VOCAB)
+    assert absent.absent == ("forest",)
+    s3 = sample([], size=100, mask="m.tif", mask_classes=classes)
+    denied = {p.question: p.answer for p in _pairs(s3, absent) if p.type == "landcover"}
+    assert any(a == "no" and "forest" in q for q, a in denied.items())
     assert not any(
         p.type in ("count", "presence") for p in pairs
     )  # objects unknown with a mask only

@@ -128,11 +128,12 @@ def cover_facts(
     }
     offsets, coast = _relations(mask, surface_of, shares)
     surfaces = vocab.classes["surfaces"]
-    if labels is None:  # the synthetic world, kept as it was: a surface under MIN_SHARE is absent
-        known, seen = surfaces, shares.keys()
-    else:  # a surface with any pixel is there, however few
-        known, seen = {vocab.surface(name) for name in labels}, totals.keys()
-    absent = tuple(k for k in sorted(surfaces) if k in known and k not in seen) if valid else ()
+    # A surface with any pixel is there, however few. Only the label set can be absent: the
+    # dataset's labels, or (None, the synthetic world, which labels everything) its mask's classes;
+    # so a generic surface such as "land" is never denied beside farmland that a mask names.
+    names = classes.values() if labels is None else labels
+    known = {vocab.surface(name) for name in names}
+    absent = tuple(k for k in sorted(surfaces) if k in known and k not in totals) if valid else ()
     return CoverFacts(shares, offsets, coast, valid, frozenset(totals), absent)
 
 

@@ -290,18 +290,20 @@ def labelled_objects(sample: Sample, vocab: Vocab) -> frozenset[str] | None:
 
 
 def scene_facts(
-    sample: Sample, vocab: Vocab, frame: Frame | None = None, pier_pixels: bool = False
+    sample: Sample, vocab: Vocab, frame: Frame | None = None, in_mask: frozenset[str] = frozenset()
 ) -> SceneFacts:
     """All object facts of a sample, grouped by class (largest group first).
 
-    ``pier_pixels`` says the sample's mask shows a pier (moored ships are then 'along a pier').
+    ``in_mask`` holds the classes the sample's mask shows (a pier: moored ships are then 'along a
+    pier'), or may show where it was not read: a harbour drawn in a mask is there without any box, so
+    it is never absent.
     """
     frame = frame or frame_for(sample)
     by_class: dict[str, list[ObjectFact]] = {}
     for box in sample.boxes:
         fact = object_fact(box, sample, frame, vocab)
         by_class.setdefault(fact.cls, []).append(fact)
-    has_pier = "pier" in by_class or pier_pixels
+    has_pier = "pier" in by_class or "pier" in in_mask
     diag = math.hypot(sample.width, sample.height)
     groups = tuple(
         GroupFact(
@@ -315,7 +317,5 @@ def scene_facts(
     absent: tuple[str, ...] = ()
     if objects_known(sample):
         known = vocab.classes["objects"] if labelled is None else labelled
-        absent = tuple(
-            k for k in sorted(known) if k not in by_class and not (k == "pier" and has_pier)
-        )
+        absent = tuple(k for k in sorted(known) if k not in by_class and k not in in_mask)
     return SceneFacts(sample, frame, groups, has_pier, labelled, absent)
