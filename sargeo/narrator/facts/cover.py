@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from sargeo.errors import SargeoError
+from sargeo.errors import ReadError, SargeoError
 from sargeo.narrator.vocab import Vocab
 
 REL_SIDE = 128
@@ -65,6 +65,8 @@ def read_mask(path: str | Path) -> npt.NDArray[np.int64]:
     from rasterio.enums import Resampling
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
+    from sargeo.geo.gdal_errors import gdal_reason
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -77,7 +79,7 @@ def read_mask(path: str | Path) -> npt.NDArray[np.int64]:
             else:
                 data = src.read(1)
     except RasterioIOError as exc:
-        raise SargeoError(f"{path}: cannot read mask ({exc})") from exc
+        raise ReadError(f"{path}: the mask cannot be read ({gdal_reason(exc)})") from exc
     if np.issubdtype(data.dtype, np.floating):
         data = np.where(np.isfinite(data), data, -(2**31)).astype(np.int64)
     return data.astype(np.int64, copy=False)
