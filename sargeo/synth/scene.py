@@ -25,7 +25,7 @@ from sargeo.records import Window
 from sargeo.synth import FORMAT_VERSION, MANIFEST, SCENE_FILES, scene_dirname
 from sargeo.synth.grid import Grid
 from sargeo.synth.landcover import Block, Rasteriser
-from sargeo.synth.layout import Layout, make_grid, make_layout
+from sargeo.synth.layout import MAX_EXTENT_M, Layout, make_grid, make_layout
 from sargeo.synth.objects import SceneObject, place_objects
 from sargeo.synth.optical import Optical
 from sargeo.synth.optical_caption import optical_captions
@@ -68,6 +68,12 @@ def check_options(options: SynthOptions) -> None:
         )
     if not 0.1 <= options.spacing <= 1000:
         raise OptionError("spacing", f"must be between 0.1 and 1000 m, got {options.spacing}")
+    if options.size * options.spacing > MAX_EXTENT_M:
+        raise OptionError(
+            "spacing",
+            f"makes a scene {options.size * options.spacing / 1000:g} km across at "
+            f"{options.size} px; at most {MAX_EXTENT_M / 1000:g} km (one UTM zone) fits",
+        )
     if options.units not in ("dB", "linear"):
         raise OptionError("units", f"must be 'dB' or 'linear', got {options.units!r}")
     if options.looks is not None and not options.looks > 0:

@@ -46,6 +46,7 @@ def test_linear_units_and_overwrite(tmp_path: Path) -> None:
         (["--block", "300"], "--block must be a positive multiple of 256"),
         (["--looks", "0"], "--looks must be positive"),
         (["--seed", "-1"], "--seed must be a non-negative integer"),
+        (["--size", "1000", "--spacing", "1000"], "makes a scene 1000 km across"),
     ],
 )
 def test_bad_options_exit_2(
@@ -56,6 +57,12 @@ def test_bad_options_exit_2(
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_the_smallest_sizes_that_once_crashed_run(tmp_path: Path) -> None:
+    for size, seed in ((64, 7), (100, 7), (119, 10)):
+        out = tmp_path / f"s{size}"
+        assert main(["synth", "-o", str(out), "--size", str(size), "--seed", str(seed), "-q"]) == 0
 
 
 def test_existing_output_needs_overwrite(
