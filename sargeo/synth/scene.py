@@ -60,6 +60,15 @@ class SynthOptions:
     workers: int = 2
 
 
+def check_looks(options: SynthOptions, model: Backscatter) -> None:
+    """Refuse more looks than the table allows (``max_looks``): speckle costs a field per look."""
+    if options.looks is not None and options.looks > model.max_looks:
+        raise OptionError(
+            "looks",
+            f"must be at most {model.max_looks:g} (max_looks of the table), got {options.looks:g}",
+        )
+
+
 def check_options(options: SynthOptions) -> None:
     """Refuse impossible options with a one-line message."""
     if not MIN_SIZE <= options.size <= MAX_SIZE:
@@ -117,6 +126,7 @@ def build_scene(
     check_options(options)
     classes = classes or load_classes()
     model = model or load_backscatter(options.backscatter or BACKSCATTER_PATH, classes)
+    check_looks(options, model)
     rng = np.random.default_rng(np.random.SeedSequence([options.seed, index]))
     grid = make_grid(rng, options.size, options.spacing)
     layout = make_layout(rng, grid, model, classes)
@@ -280,6 +290,7 @@ def generate(
     check_output_dir(output, overwrite)
     classes = load_classes()
     model = load_backscatter(options.backscatter or BACKSCATTER_PATH, classes)
+    check_looks(options, model)
     per_scene = len(Grid(options.size, options.spacing, 0.0, 0.0, 32631).blocks(options.block))
     result = SynthResult(output)
     with (

@@ -22,6 +22,8 @@ HERE = Path(__file__).resolve().parent
 CLASSES_PATH = HERE / "classes.json"
 BACKSCATTER_PATH = HERE / "backscatter.json"
 POLS: tuple[str, str] = ("VV", "VH")
+MAX_LOOKS_CEILING = 1000.0
+"""No table may allow more looks than this: each look is a complex noise field per block."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class Backscatter:
     incidence_range_deg: tuple[float, float]
     swath_km: float
     looks: float
+    max_looks: float
     nesz_db: float | None
     k_shape: float
     swell_db: float
@@ -244,9 +247,15 @@ def load_backscatter(path: Path = BACKSCATTER_PATH, table: ClassTable | None = N
     pt = data.get("point_target", {})
     wk = data.get("wake", {})
     looks = _num(data, "looks", where)
+    max_looks = _num(data, "max_looks", where)
     k_shape = _num(sea, "k_shape", f"{where}: sea_clutter")
     if looks <= 0 or k_shape <= 0:
         raise SargeoError(f"{path}: 'looks' and 'sea_clutter.k_shape' must be positive")
+    if not looks <= max_looks <= MAX_LOOKS_CEILING:
+        raise SargeoError(
+            f"{path}: 'max_looks' must lie between 'looks' and {MAX_LOOKS_CEILING:g}, "
+            f"got {max_looks:g}"
+        )
     nesz = data.get("nesz_db")
     return Backscatter(
         classes=classes,
@@ -257,6 +266,7 @@ def load_backscatter(path: Path = BACKSCATTER_PATH, table: ClassTable | None = N
         ),
         swath_km=_num(inc, "swath_km", f"{where}: incidence"),
         looks=looks,
+        max_looks=max_looks,
         nesz_db=None if nesz is None else _num(data, "nesz_db", where),
         k_shape=k_shape,
         swell_db=_num(sea, "swell_db", f"{where}: sea_clutter", 0.0),
