@@ -108,6 +108,8 @@ def _run_synth(args: argparse.Namespace) -> int:
         block=args.block,
         backscatter=Path(args.backscatter) if args.backscatter else None,
         workers=args.workers,
+        sensor=args.sensor,
+        render=args.render,
     )
     result = generate(
         Path(args.output),
@@ -248,7 +250,27 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scenes", type=int, default=1, metavar="N", help="number of scenes")
     p.add_argument("--size", type=int, default=1024, metavar="PX", help="scene side in pixels")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed")
-    p.add_argument("--spacing", type=float, default=10.0, metavar="M", help="pixel spacing (m)")
+    p.add_argument(
+        "--spacing",
+        type=float,
+        default=None,
+        metavar="M",
+        help="pixel spacing (m; default: the sensor's, 10 without --sensor)",
+    )
+    p.add_argument(
+        "--sensor",
+        default=None,
+        metavar="NAME",
+        help="imaging preset of sargeo/synth/sensors.json, e.g. terrasar-x-stripmap (spacing, "
+        "resolution, looks, incidence; default: the Sentinel-1 IW backscatter table)",
+    )
+    p.add_argument(
+        "--render",
+        default="float",
+        metavar="NAME",
+        help="rendering of sargeo/synth/sensors.json: float (sigma0 only) or hrsid (also an "
+        "8-bit JPEG amplitude image, sar_8bit.tif)",
+    )
     p.add_argument(
         "--units", choices=("dB", "linear"), default="dB", help="sigma0 units of sar.tif"
     )
