@@ -16,6 +16,10 @@ from pathlib import Path
 
 from sargeo import __version__
 from sargeo.errors import NotBuiltYetError, is_user_error, user_message
+from sargeo.geo.choices import CALIBRATIONS, SPECKLE_FILTERS
+from sargeo.narrator.branches import BRANCHES
+from sargeo.records import UNITS
+from sargeo.synth import SAR_UNITS
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -158,7 +162,7 @@ def _add_tile(sub: argparse._SubParsersAction) -> None:
         "--speckle",
         default=None,
         metavar="NAME",
-        help="speckle filter: boxcar, lee, refined_lee, frost, learned",
+        help=f"speckle filter: {', '.join(SPECKLE_FILTERS)}",
     )
     p.add_argument(
         "--max-nodata", type=float, default=0.5, help="skip tiles with more nodata than this share"
@@ -168,13 +172,13 @@ def _add_tile(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--units",
         default=None,
-        choices=["linear", "dB", "amplitude", "uint8"],
+        choices=UNITS,
         help="override the detected pixel units",
     )
     p.add_argument(
         "--calibration",
         default="sigma0",
-        choices=["sigma0", "gamma0", "beta0"],
+        choices=tuple(CALIBRATIONS),
         help="Sentinel-1 SAFE calibration (default sigma0)",
     )
     p.add_argument("--workers", type=int, default=None, help="reader threads (default: all cores)")
@@ -186,11 +190,10 @@ def _add_tile(sub: argparse._SubParsersAction) -> None:
 def _branches(text: str) -> tuple[str, ...]:
     """Parse ``a2c,sa2c,...``."""
     names = tuple(b.strip() for b in text.split(",") if b.strip())
-    known = ("a2c", "sa2c", "o2s", "geo")
-    bad = [b for b in names if b not in known]
+    bad = [b for b in names if b not in BRANCHES]
     if bad or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown branch {', '.join(bad) or '(none)'}; choose from {','.join(known)}"
+            f"unknown branch {', '.join(bad) or '(none)'}; choose from {','.join(BRANCHES)}"
         )
     return names
 
@@ -213,9 +216,9 @@ def _add_narrate(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--branches",
         type=_branches,
-        default=("a2c", "sa2c", "o2s", "geo"),
+        default=BRANCHES,
         metavar="LIST",
-        help="caption branches, comma-separated (default: a2c,sa2c,o2s,geo)",
+        help=f"caption branches, comma-separated (default: {','.join(BRANCHES)})",
     )
     p.add_argument("--qa", action="store_true", help="also write qa.jsonl and conversations.json")
     p.add_argument("--per-image", type=int, default=5, metavar="N", help="captions per image")
@@ -250,6 +253,7 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scenes", type=int, default=1, metavar="N", help="number of scenes")
     p.add_argument("--size", type=int, default=1024, metavar="PX", help="scene side in pixels")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed")
+<<<<<<< HEAD
     p.add_argument(
         "--spacing",
         type=float,
@@ -274,6 +278,10 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--units", choices=("dB", "linear"), default="dB", help="sigma0 units of sar.tif"
     )
+=======
+    p.add_argument("--spacing", type=float, default=10.0, metavar="M", help="pixel spacing (m)")
+    p.add_argument("--units", choices=SAR_UNITS, default="dB", help="sigma0 units of sar.tif")
+>>>>>>> main
     p.add_argument(
         "--looks", type=float, default=None, metavar="L", help="speckle looks (default: table, 4.4)"
     )

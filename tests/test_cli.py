@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,17 @@ def test_tile_end_to_end_subprocess(test_rasters: dict[str, Path], tmp_path: Pat
     again = subprocess.run(argv, capture_output=True, text=True)
     assert again.returncode == 2
     assert again.stderr.strip().endswith("already exists (use --overwrite to replace it)")
+
+
+def test_parser_imports_no_layer_dependencies() -> None:
+    """Building the parser (``sargeo --help``) loads only the standard library and sargeo's constants."""
+    code = (
+        "import json, sys\n"
+        "before = set(sys.modules)\n"
+        "from sargeo.cli import build_parser\n"
+        "build_parser()\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = json.loads(done.stdout)
+    assert [m for m in loaded if m not in sys.stdlib_module_names] == ["sargeo"]

@@ -23,7 +23,7 @@ from sargeo.geo.gdal_errors import gdal_reason, pixel_reads
 from sargeo.geo.grid import Grid, utm_crs_for
 from sargeo.geo.metadata import acquisition_time, detect_polarisations, detect_units, sample_values
 from sargeo.geo.readers import RasterSource, Reader
-from sargeo.runtime.grid import Window, window_transform
+from sargeo.runtime.grid import Window, array_slices, intersection, window_transform
 
 
 @dataclass
@@ -79,19 +79,15 @@ class _FileReader(Reader):
         data = np.full(shape, fill, dtype=src.dtype)
         mask = np.ones(shape, dtype=bool)
         for member, handle in zip(src.members, self.handles, strict=True):
-            c0 = max(window.col, member.offset[0])
-            r0 = max(window.row, member.offset[1])
-            c1 = min(window.col + window.width, member.offset[0] + member.grid.width)
-            r1 = min(window.row + window.height, member.offset[1] + member.grid.height)
-            if c1 <= c0 or r1 <= r0:
+            extent = Window(*member.offset, member.grid.width, member.grid.height)
+            inner = intersection(window, extent)
+            if inner is None:
                 continue
+            rows, cols = array_slices(inner, extent)
             part = _read_masked(
-                handle,
-                Window(c0 - member.offset[0], r0 - member.offset[1], c1 - c0, r1 - r0),
-                src.nodata,
+                handle, Window(cols.start, rows.start, inner.width, inner.height), src.nodata
             )
-            dst = (slice(None), slice(r0 - window.row, r1 - window.row),
-                   slice(c0 - window.col, c1 - window.col))  # fmt: skip
+            dst = (slice(None), *array_slices(inner, window))
             take = mask[dst] & ~np.ma.getmaskarray(part)
             data[dst][take] = part.data[take]
             mask[dst] &= ~take

@@ -41,13 +41,11 @@ from rasterio.transform import from_gcps
 from rasterio.windows import Window as RioWindow
 
 from sargeo.errors import SargeoError
+from sargeo.geo.choices import CALIBRATIONS
 from sargeo.geo.gdal_errors import pixel_reads
 from sargeo.geo.grid import Grid
 from sargeo.geo.readers import RasterSource, Reader
-from sargeo.records import Window
-
-CALIBRATIONS: dict[str, str] = {"sigma0": "sigmaNought", "gamma0": "gamma", "beta0": "betaNought"}
-"""Calibration name -> LUT name in the calibration XML."""
+from sargeo.runtime.grid import Window, array_slices, intersection
 
 _MEASUREMENT = re.compile(
     r"^s1[a-d]-(?P<swath>[a-z0-9]+)-(?P<kind>[a-z]+)-(?P<pol>hh|hv|vh|vv)-.*-(?P<image>\d{3})$",
@@ -146,13 +144,10 @@ class _SafeReader(Reader):
         shape = (src.count, window.height, window.width)
         data = np.full(shape, np.nan, dtype=np.float32)
         mask = np.ones(shape, dtype=bool)
-        c0, r0 = max(window.col, 0), max(window.row, 0)
-        c1 = min(window.col + window.width, src.grid.width)
-        r1 = min(window.row + window.height, src.grid.height)
-        if c1 <= c0 or r1 <= r0:
+        inner = intersection(window, Window(0, 0, src.grid.width, src.grid.height))
+        if inner is None:
             return np.ma.MaskedArray(data, mask=mask)
-        inner = Window(c0, r0, c1 - c0, r1 - r0)
-        dst = (slice(r0 - window.row, r1 - window.row), slice(c0 - window.col, c1 - window.col))
+        dst = array_slices(inner, window)
         for i, (band, handle) in enumerate(zip(src.bands, self.handles, strict=True)):
             with pixel_reads(band.measurement.name):
                 dn = handle.read(

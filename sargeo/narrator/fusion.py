@@ -17,6 +17,7 @@ from typing import Any
 
 from sargeo.errors import SargeoError
 from sargeo.narrator import a2c, geo, o2s, sa2c
+from sargeo.narrator.branches import BRANCHES
 from sargeo.narrator.facts import SceneFacts, objects_known, scene_facts
 from sargeo.narrator.o2s import Rewriter
 from sargeo.narrator.quality import Checker, Deduplicator, Truth, truth_of
@@ -25,7 +26,6 @@ from sargeo.narrator.text import Candidate, capitalise
 from sargeo.narrator.vocab import Vocab, load_vocab
 from sargeo.records import Sample
 
-BRANCHES = ("a2c", "sa2c", "o2s", "geo")
 DEFAULT_PER_IMAGE = 5
 """Captions per image, as in RSICD."""
 GEO_MAX = 1

@@ -65,6 +65,20 @@ def blocks(width: int, height: int, block: int) -> list[Window]:
     ]
 
 
+def intersection(a: Window, b: Window) -> Window | None:
+    """The pixels two windows (on one grid) share, or None when they do not overlap."""
+    col, row = max(a.col, b.col), max(a.row, b.row)
+    width = min(a.col + a.width, b.col + b.width) - col
+    height = min(a.row + a.height, b.row + b.height) - row
+    return Window(col, row, width, height) if width > 0 and height > 0 else None
+
+
+def array_slices(window: Window, within: Window) -> tuple[slice, slice]:
+    """(rows, cols) of ``window`` in the pixel array of ``within`` (both windows of one grid)."""
+    row, col = window.row - within.row, window.col - within.col
+    return slice(row, row + window.height), slice(col, col + window.width)
+
+
 def pixel_to_xy(transform: TransformLike, col: float, row: float) -> tuple[float, float]:
     """Map coordinates of a pixel position (corner convention: (0, 0) is the top-left corner)."""
     a, b, c, d, e, f = tuple(transform)[:6]

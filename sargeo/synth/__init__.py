@@ -80,6 +80,9 @@ DISPLAY_FILE = "sar_8bit.tif"
 MANIFEST = "synth.json"
 """Name of the run manifest at the top of the output folder."""
 
+SAR_UNITS: tuple[str, ...] = ("dB", "linear")
+"""Units ``sar.tif`` can be written in (sigma0 in dB, or linear power)."""
+
 
 def scene_dirname(index: int) -> str:
     """Folder name of scene ``index`` (``scene_0000``...)."""

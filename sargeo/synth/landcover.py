@@ -18,7 +18,7 @@ import shapely
 from rasterio.features import rasterize
 from shapely.geometry import box
 
-from sargeo.records import Window
+from sargeo.runtime.grid import Window, array_slices, intersection
 from sargeo.synth import noise
 from sargeo.synth.layout import Layout
 from sargeo.synth.objects import SceneObject
@@ -240,12 +240,11 @@ class Rasteriser:
         w = block.window
         for i in self._overlapping(self.extents, w).tolist():
             o = self.objects[i]
-            h, wd = o.patch.shape
-            r0, r1 = max(o.row0, w.row), min(o.row0 + h, w.row + w.height)
-            c0, c1 = max(o.col0, w.col), min(o.col0 + wd, w.col + w.width)
-            sub = o.patch[r0 - o.row0 : r1 - o.row0, c0 - o.col0 : c1 - o.col0]
-            target = block.mask[r0 - w.row : r1 - w.row, c0 - w.col : c1 - w.col]
-            target[sub] = self.classes.value(o.cls)
+            extent = Window(o.col0, o.row0, o.patch.shape[1], o.patch.shape[0])
+            inner = intersection(extent, w)
+            if inner is not None:  # always: _overlapping found the objects that overlap
+                sub = o.patch[array_slices(inner, extent)]
+                block.mask[array_slices(inner, w)][sub] = self.classes.value(o.cls)
             block.objects.append(o)
 
     def _wakes(self, block: Block) -> None:

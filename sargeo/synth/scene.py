@@ -23,7 +23,14 @@ from sargeo.atomic import atomic_dir, check_not_an_input, check_output_dir
 from sargeo.errors import OptionError
 from sargeo.records import Window
 from sargeo.runtime.preprocess import to_linear_power
-from sargeo.synth import DISPLAY_FILE, FORMAT_VERSION, MANIFEST, SCENE_FILES, scene_dirname
+from sargeo.synth import (
+    DISPLAY_FILE,
+    FORMAT_VERSION,
+    MANIFEST,
+    SAR_UNITS,
+    SCENE_FILES,
+    scene_dirname,
+)
 from sargeo.synth.grid import Grid
 from sargeo.synth.landcover import Block, Rasteriser
 from sargeo.synth.layout import MAX_EXTENT_M, Layout, make_grid, make_layout
@@ -110,8 +117,10 @@ def check_options(options: SynthOptions) -> None:
             f"makes a scene {options.size * spacing / 1000:g} km across at "
             f"{options.size} px; at most {MAX_EXTENT_M / 1000:g} km (one UTM zone) fits",
         )
-    if options.units not in ("dB", "linear"):
-        raise OptionError("units", f"must be 'dB' or 'linear', got {options.units!r}")
+    if options.units not in SAR_UNITS:
+        raise OptionError(
+            "units", f"must be {' or '.join(map(repr, SAR_UNITS))}, got {options.units!r}"
+        )
     if options.looks is not None and not options.looks > 0:
         raise OptionError("looks", f"must be positive, got {options.looks}")
     if options.block < 256 or options.block % 256:

@@ -90,7 +90,7 @@ def test_window_bounds_are_transform_of_window(test_rasters: dict[str, Path]) ->
         (["empty"], {}, "is empty"),
         (["mosaic_left", "mosaic_other_crs"], {"mosaic": True}, "disagree in CRS"),
         (["mosaic_left", "mosaic_one_band"], {"mosaic": True}, "disagree in band count"),
-        (["mosaic_left", "mosaic_right"], {}, "`mosaic`"),
+        (["mosaic_left", "mosaic_right"], {}, "add `mosaic`"),
     ],
 )
 def test_bad_inputs(

@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pytest
 
 from sargeo.errors import SargeoError
-from sargeo.geo import speckle
+from sargeo.geo import choices, speckle
 from sargeo.runtime.preprocess import to_db
 from tests.geo.speckle_noise import enl, gamma_speckle
 
@@ -161,6 +161,8 @@ def test_registry_has_the_documented_names() -> None:
     assert {"boxcar", "lee", "refined_lee", "frost", "sar2sar", "merlin", "learned"} <= set(
         speckle.SPECKLE_FILTERS
     )
+    # the light list the CLI offers names exactly the filters there are
+    assert set(choices.SPECKLE_FILTERS) == set(speckle.SPECKLE_FILTERS)
 
 
 def _roughness(db: npt.NDArray[np.float32]) -> float:

@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 from sargeo.records import Window as RecordWindow
 from sargeo.runtime.grid import (
     Window,
+    array_slices,
     blocks,
     grid_offsets,
+    intersection,
     pixel_to_xy,
     tile_windows,
     window_bounds,
@@ -78,3 +80,27 @@ def test_window_maths_is_affines_to_the_bit(
 
 def test_records_window_is_the_grid_window() -> None:
     assert RecordWindow is Window
+
+
+@given(
+    a=st.tuples(st.integers(-50, 50), st.integers(-50, 50), st.integers(0, 60), st.integers(0, 60)),
+    b=st.tuples(st.integers(-50, 50), st.integers(-50, 50), st.integers(0, 60), st.integers(0, 60)),
+)
+def test_intersection_and_slices_match_pixel_sets(
+    a: tuple[int, int, int, int], b: tuple[int, int, int, int]
+) -> None:
+    wa, wb = Window(*a), Window(*b)
+    origin = Window(-60, -60, 200, 200)
+    cover = np.zeros((200, 200), np.int64)
+    cover[array_slices(wa, origin)] += 1
+    cover[array_slices(wb, origin)] += 1
+    inner = intersection(wa, wb)
+    if inner is None:
+        assert not (cover == 2).any()
+        return
+    shared = np.zeros_like(cover)
+    shared[array_slices(inner, origin)] = 2
+    np.testing.assert_array_equal(np.where(cover == 2, 2, 0), shared)
+    # the shared pixels, addressed in each window's own array
+    rows, cols = array_slices(inner, wa)
+    assert 0 <= rows.start <= rows.stop <= wa.height and 0 <= cols.start <= cols.stop <= wa.width
