@@ -140,6 +140,10 @@ class Sample:
         tile: Georeference of the image, if known.
         scene: Scene (or source product) the image comes from; splits never cut a scene.
         metadata: Free metadata (sensor, incidence, polarisation...).
+        labels: The class names the dataset annotates (its COCO or VOC categories, its mask's
+            classes; the synthetic world's whole class table): only about these can the ground
+            truth say that something is absent. None: unknown, every class of the vocabulary is
+            taken as labelled.
     """
 
     id: str
@@ -154,6 +158,7 @@ class Sample:
     tile: Tile | None = None
     scene: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    labels: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""

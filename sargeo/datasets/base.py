@@ -1,8 +1,9 @@
 """What every dataset adapter returns: the good `Sample` records plus what it had to skip, and why.
 
 Real annotation files are never perfectly clean. Adapters report each faulty item (a box outside the
-image, an unknown image id, a missing file, malformed XML) as a `Skipped` entry naming its location,
-keep going, and end with a one-line summary, so that one bad annotation never sinks a whole run.
+image, an unknown image id, a missing or truncated file, malformed XML) as a `Skipped` entry naming its
+location, and each item they use although something about it is off (a reused annotation id) as a
+warning, keep going, and end with a one-line summary, so that one bad annotation never sinks a whole run.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".b
 
 BOX_TOLERANCE_PX = 1.0
 """How far (pixels) a box may stick out of its image before it counts as outside; less is clipped."""
+
+IMAGE_END_MARKERS: dict[str, bytes] = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82"}
+"""What a whole JPEG (its end-of-image marker) and PNG (its IEND chunk) file ends with."""
+END_WINDOW = 64
+"""How many of a file's last bytes are searched for its end marker."""
 
 _TRAILING_DETAIL = re.compile(r"\s+(?:-?\d[\w.+-]*|'[^']*'|\"[^\"]*\"|\S+\.\w{2,4})$")
 
@@ -68,30 +74,47 @@ def reason_kind(reason: str) -> str:
         text = stripped
 
 
+def _kinds(items: list[Skipped]) -> str:
+    """'1 box outside the image, 1 missing file': the items counted by kind, most common first."""
+    return ", ".join(f"{n} {kind}" for kind, n in Counter(s.kind for s in items).most_common())
+
+
 @dataclass
 class AdapterResult:
-    """Samples read from a dataset and the items skipped on the way."""
+    """Samples read from a dataset, the items skipped on the way and the warnings about items kept.
+
+    Warnings use `Skipped`'s location and reason for an item that was kept: a second annotation
+    under an id already used, on a different box, is a real object whose id is not to be trusted.
+    """
 
     samples: list[Sample] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[Skipped] = field(default_factory=list)
 
     def summary(self) -> str:
-        """One line: ``18 samples, 2 skipped (1 box outside the image, 1 missing file)``."""
+        """One line: ``18 samples, 2 skipped (1 box outside the image, 1 missing file)``, then
+        ``, 1 warning (1 duplicate annotation id)`` when there are warnings."""
         head = f"{len(self.samples)} samples, {len(self.skipped)} skipped"
-        if not self.skipped:
-            return head
-        counts = Counter(s.kind for s in self.skipped)
-        parts = ", ".join(f"{n} {kind}" for kind, n in counts.most_common())
-        return f"{head} ({parts})"
+        if self.skipped:
+            head += f" ({_kinds(self.skipped)})"
+        if self.warnings:
+            n = len(self.warnings)
+            head += f", {n} warning{'s' if n > 1 else ''} ({_kinds(self.warnings)})"
+        return head
+
+    def problems(self) -> list[str]:
+        """One ``location: reason`` line per skipped item, then one ``warning: ...`` per warning."""
+        return [str(s) for s in self.skipped] + [f"warning: {w}" for w in self.warnings]
 
     def report(self) -> str:
-        """The summary, then one line per skipped item (location: reason)."""
-        return "\n".join([self.summary(), *(f"  {s}" for s in self.skipped)])
+        """The summary, then one line per skipped item and per warning (`problems`)."""
+        return "\n".join([self.summary(), *(f"  {line}" for line in self.problems())])
 
     def extend(self, other: AdapterResult) -> AdapterResult:
-        """Append another result's samples and skipped items (in place); returns ``self``."""
+        """Append another result's samples, skipped items and warnings (in place); returns ``self``."""
         self.samples.extend(other.samples)
         self.skipped.extend(other.skipped)
+        self.warnings.extend(other.warnings)
         return self
 
     def skip(self, location: str, reason: str, kind: str = "") -> None:
@@ -99,6 +122,12 @@ class AdapterResult:
         entry = Skipped(location, reason, kind)
         self.skipped.append(entry)
         log.warning("skipped %s", entry)
+
+    def warn(self, location: str, reason: str, kind: str = "") -> None:
+        """Record a warning about an item that is kept, and log it."""
+        entry = Skipped(location, reason, kind)
+        self.warnings.append(entry)
+        log.warning("warning %s", entry)
 
     @property
     def boxes(self) -> int:
@@ -115,12 +144,17 @@ def checked_image_size(
     name: str = "",
 ) -> tuple[int, int] | None:
     """The image's (width, height), or None after recording why it is skipped: the file cannot be
-    read, or its size disagrees with the size its annotation ``declared`` (None: not recorded).
-    ``name`` is how the annotation names the file (default: its file name)."""
+    read, it is truncated (`image_truncation`), or its size disagrees with the size its annotation
+    ``declared`` (None: not recorded). ``name`` is how the annotation names the file (default: its
+    file name)."""
     try:
         width, height = image_size(path)
     except OSError as exc:
         result.skip(where, f"unreadable image {name or path.name} ({exc})", "unreadable image")
+        return None
+    cut = image_truncation(path)
+    if cut:
+        result.skip(where, f"truncated image {name or path.name} ({cut})", "truncated image")
         return None
     if declared is not None and declared != (width, height):
         result.skip(
@@ -156,6 +190,42 @@ def image_size(path: Path) -> tuple[int, int]:
                 return int(ds.width), int(ds.height)
     except RasterioIOError as exc:
         raise OSError(f"not an image Pillow or GDAL can read: {path}") from exc
+
+
+def image_truncation(path: Path) -> str:
+    """Why an image file ends before its data does, or '' when it looks whole.
+
+    A look at the end of the file, not a decode (decoding every image would cost more than narrating
+    the dataset): JPEG and PNG files end with their end marker (one that does not is decoded to be
+    sure, since some carry trailing bytes), and a TIFF's strips or tiles lie inside the file. Files
+    Pillow cannot open, and other formats, are not checked.
+    """
+    from PIL import Image, TiffImagePlugin, UnidentifiedImageError
+
+    size = path.stat().st_size
+    try:
+        im = Image.open(path)
+    except (UnidentifiedImageError, OSError, ValueError):
+        return ""
+    with im:
+        if isinstance(im, TiffImagePlugin.TiffImageFile):
+            tags = im.tag_v2
+            offsets, counts = tags.get(273) or tags.get(324), tags.get(279) or tags.get(325)
+            ends = [o + c for o, c in zip(offsets or (), counts or (), strict=False)]
+            end = max(ends, default=0)
+            return f"its pixel data runs to byte {end}, the file has {size}" if end > size else ""
+        marker = IMAGE_END_MARKERS.get(im.format or "")
+        if marker is None:
+            return ""
+        with path.open("rb") as fh:
+            fh.seek(max(0, size - END_WINDOW))
+            if marker in fh.read():
+                return ""
+        try:
+            im.load()
+        except OSError as exc:
+            return str(exc)
+    return ""
 
 
 def check_box(

@@ -1,7 +1,9 @@
 """COCO detection annotations (HRSID, SSDD, SARDet-100K) to `Sample` records.
 
 One JSON file lists images, categories and annotations (``bbox`` = x, y, width, height in pixels).
-Images without annotations are kept as samples with zero boxes. HRSID names its images
+Images without annotations are kept as samples with zero boxes. The categories are each sample's
+labels: the classes whose absence the file can tell (HRSID's images show harbours it does not
+annotate). HRSID names its images
 ``P<scene>_<y0>_<y1>_<x0>_<x1>``: the scene (``P0001``) and the crop window in the source scene are
 read from the name, so that splits never cut a scene.
 """
@@ -22,7 +24,6 @@ from sargeo.datasets.base import (
     check_box,
     checked_image_size,
     find_images,
-    image_size,
     progress_bar,
 )
 from sargeo.errors import SargeoError
@@ -101,9 +102,12 @@ def load_coco(
         samples[entry["id"]] = sample
 
     dropped: Counter[Any] = Counter()
+    first_of: dict[Any, tuple[Any, Any, Any]] = {}
     for i, ann in enumerate(_list(data, "annotations", annotations)):
         if isinstance(ann, dict) and ann.get("image_id") in skipped_images:
             dropped[ann["image_id"]] += 1  # its image was skipped and reported already
+            continue
+        if isinstance(ann, dict) and "id" in ann and _repeated(ann, where, first_of, result):
             continue
         _add_annotation(ann, i, where, categories, samples, result)
     for image_id, n in dropped.items():
@@ -114,11 +118,10 @@ def load_coco(
         for path in find_images(images):
             if path.resolve().as_posix() in listed:
                 continue
-            try:
-                width, height = image_size(path)
-            except OSError as exc:
-                result.skip(str(path), f"unreadable image ({exc})", "unreadable image")
+            size = checked_image_size(result, str(path), path, None, "")
+            if size is None:
                 continue
+            width, height = size
             rel = path.relative_to(images).as_posix()
             sample = Sample(
                 id=Path(rel).with_suffix("").as_posix(),
@@ -129,7 +132,9 @@ def load_coco(
                 metadata={"listed": False},
             )
             out.append(sample)
+    labels = tuple(sorted(set(categories.values())))
     for sample in out:
+        sample.labels = labels
         _add_metadata(sample, masks)
     result.samples.extend(out)
     return result
@@ -200,6 +205,32 @@ def _image_sample(
     )
 
 
+def _repeated(
+    ann: dict[str, Any],
+    where: str,
+    first_of: dict[Any, tuple[Any, Any, Any]],
+    result: AdapterResult,
+) -> bool:
+    """Whether ``ann`` repeats an earlier annotation with its id (same image, category and box):
+    then it is skipped. The id on another box is kept with a warning: the object is real, only its
+    id is not unique (COCO files merged without renumbering)."""
+    ann_id = ann["id"]
+    key = ann_id if isinstance(ann_id, int | str) else repr(ann_id)
+    content = (ann.get("image_id"), ann.get("category_id"), ann.get("bbox"))
+    first = first_of.get(key)
+    if first is None:
+        first_of[key] = content
+        return False
+    loc = f"{where}: annotation {ann_id}"
+    if first == content:
+        reason = f"duplicate annotation id {ann_id} (the same box again)"
+        result.skip(loc, reason, "duplicate annotation id")
+        return True
+    reason = f"duplicate annotation id {ann_id} (on another box; kept)"
+    result.warn(loc, reason, "duplicate annotation id")
+    return False
+
+
 def _add_annotation(
     ann: Any,
     index: int,
@@ -259,7 +290,7 @@ def _obox(raw: Any) -> tuple[float, float, float, float, float] | None:
 
 
 def _add_metadata(sample: Sample, masks: Path | None) -> None:
-    """Scene window from HRSID names; the RGB mask path when a mask folder is given."""
+    """Scene window from HRSID names; the RGB mask path (and its class) when a mask folder is given."""
     window = hrsid_window(Path(sample.image).name)
     if window is not None:
         sample.metadata["scene_window"] = window
@@ -268,3 +299,4 @@ def _add_metadata(sample: Sample, masks: Path | None) -> None:
         if mask.is_file():
             sample.metadata["mask_rgb"] = str(mask)
             sample.metadata["mask_rgb_classes"] = {",".join(map(str, MASK_RGB_SHIP)): "ship"}
+            sample.labels = tuple(sorted({*(sample.labels or ()), "ship"}))

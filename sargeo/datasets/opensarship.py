@@ -316,6 +316,7 @@ def _chip_sample(
         tile=tile,
         scene=product,
         metadata=metadata,
+        labels=("ship",),
     )
 
 

@@ -94,6 +94,7 @@ def load_pairs(sar_dir: Path, optical_dir: Path, *, progress: bool = False) -> A
                 optical_caption=texts[0] if texts else None,
                 scene=_scene(stem),
                 metadata=metadata,
+                labels=(),  # nothing is annotated: no class is known to be absent
             )
         )
     for key in sorted(set(opt_index) - set(sar_index)):

@@ -2,7 +2,9 @@
 
 The sample keeps the label raster's path as its mask and the georeference of the image as its
 `Tile`. Both rasters are read in windows to check the label's values and to measure the share of
-each class (``metadata["class_fractions"]``), which the segmentation-to-caption branch uses.
+each class (``metadata["class_fractions"]``), which the segmentation-to-caption branch uses. A raster
+that cannot be opened is skipped; one that opens but whose pixels cannot be read (a truncated or
+damaged file) is a `ReadError` naming it, since its header promised data that is not there.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window as RioWindow
 
 from sargeo.datasets.base import AdapterResult, progress_bar
-from sargeo.errors import SargeoError
+from sargeo.errors import ReadError, SargeoError
+from sargeo.geo.gdal_errors import pixel_reads
 from sargeo.geo.grid import crs_text, pixel_spacing_m
 from sargeo.geo.readers import RasterSource
 from sargeo.geo.source import open_source
@@ -56,6 +59,9 @@ def load_segmentation(
     Returns:
         One sample, or none and a skipped entry when a file is missing or unreadable, the grids
         differ, or the label holds values outside ``classes``.
+
+    Raises:
+        ReadError: when the pixels of either raster cannot be read (a truncated file).
     """
     result = AdapterResult()
     for path in (image, label):
@@ -63,23 +69,28 @@ def load_segmentation(
             result.skip(str(path), f"missing file {path.name}", "missing file")
             return result
     try:
-        source = open_source([image], allow_pixel_coords=True)
+        with pixel_reads(str(image)):  # unit detection reads a sample of pixels
+            source = open_source([image], allow_pixel_coords=True)
+    except ReadError:
+        raise
     except SargeoError as exc:
         result.skip(str(image), f"unreadable image ({exc})", "unreadable image")
         return result
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(label) as ds:
-                problem = _grid_problem(source, ds)
-                if problem:
-                    result.skip(str(label), f"label grid differs from image grid: {problem}")
-                    return result
-                label_nodata = nodata if nodata is not None else ds.nodata
-                counts = _count_values(ds, label_nodata)
+            ds = rasterio.open(label)
     except RasterioIOError as exc:
         result.skip(str(label), f"unreadable label ({exc})", "unreadable label")
         return result
+    with ds:
+        problem = _grid_problem(source, ds)
+        if problem:
+            result.skip(str(label), f"label grid differs from image grid: {problem}")
+            return result
+        label_nodata = nodata if nodata is not None else ds.nodata
+        with pixel_reads(str(label)):
+            counts = _count_values(ds, label_nodata)
     unknown = sorted(v for v in counts if v is not None and v not in classes)
     if unknown:
         shown = ", ".join(_fmt(v) for v in unknown[:5])
@@ -114,6 +125,7 @@ def load_segmentation(
             mask=str(label),
             mask_classes=dict(classes),
             tile=tile,
+            labels=tuple(sorted(set(classes.values()))),
             scene=scene if scene is not None else image.stem,
             metadata=metadata,
         )
@@ -229,12 +241,12 @@ def raster_tile(
         units=source.units,
         acquisition_time=source.acquisition_time,
         chip=str(path),
-        valid_fraction=_valid_fraction(source) if valid_fraction is None else valid_fraction,
+        valid_fraction=_valid_fraction(source, path) if valid_fraction is None else valid_fraction,
     )
 
 
-def _valid_fraction(source: RasterSource) -> float:
-    """Share of pixels valid (not nodata, not NaN) in every band."""
+def _valid_fraction(source: RasterSource, path: Path) -> float:
+    """Share of pixels valid (not nodata, not NaN) in every band of ``path``."""
     grid = source.grid
     valid = 0
     with source.open_reader() as reader:

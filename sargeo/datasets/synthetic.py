@@ -97,9 +97,10 @@ def _load_scene(scene: Path) -> AdapterResult:
             f"{name}/{SCENE_FILES['coco']}", f"unreadable COCO file ({exc})", "unreadable COCO file"
         )
         return result
-    for skipped in coco.skipped:
-        skipped.location = f"{name}/{skipped.location}"
+    for item in (*coco.skipped, *coco.warnings):
+        item.location = f"{name}/{item.location}"
     result.skipped.extend(coco.skipped)
+    result.warnings.extend(coco.warnings)
     sar = scene / SCENE_FILES["sar"]
     samples = [s for s in coco.samples if Path(s.image).name == sar.name]
     if len(samples) != 1:
@@ -119,6 +120,9 @@ def _load_scene(scene: Path) -> AdapterResult:
     sample.scene = name
     sample.tile = raster_tile(source, name, sar, valid_fraction=1.0)
     classes = _classes(info.get("classes"))
+    # the world labels every class of its table (objects and surfaces), and nothing beyond it:
+    # a building or a vehicle is not one of its objects, so it can never be said to be absent
+    sample.labels = tuple(sorted(set(classes.values()))) or None
     mask = scene / SCENE_FILES["mask"]
     if mask.is_file():
         sample.mask = str(mask)

@@ -31,7 +31,8 @@ def load_voc(annotations_dir: Path, images_dir: Path, *, progress: bool = False)
 
     The image is ``<filename>`` from the XML when that file exists, else the image with the XML's
     stem and any image suffix. Boxes outside the image, unknown sizes and malformed XML are reported
-    as skipped; the other objects and files are kept.
+    as skipped; the other objects and files are kept. The classes of the objects read are every
+    sample's labels (VOC lists no categories): only their absence is known.
     """
     result = AdapterResult()
     files = sorted(annotations_dir.glob("*.xml"))
@@ -40,6 +41,9 @@ def load_voc(annotations_dir: Path, images_dir: Path, *, progress: bool = False)
         sample = _read_one(xml_path, images_dir, by_stem, result)
         if sample is not None:
             result.samples.append(sample)
+    labels = tuple(sorted({box.cls for sample in result.samples for box in sample.boxes}))
+    for sample in result.samples:
+        sample.labels = labels
     return result
 
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sargeo.atomic import atomic_file
 from sargeo.errors import SargeoError
@@ -83,29 +83,43 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
             yield value
 
 
+class OpenClipWriter:
+    """Rows of an open_clip training CSV (columns ``filepath``, ``title``) on an open text file.
+
+    The header goes first. Fields are quoted where needed (commas, quotes, line breaks), so any
+    caption survives a round trip through ``csv`` or pandas; open_clip's ``--csv-separator`` must
+    match ``sep``. `write_openclip_csv` writes a whole file with it; a caller that streams into
+    several CSVs at once (the narrator's per-split files) opens them itself (with ``newline=""``).
+    """
+
+    def __init__(self, fh: TextIO, *, sep: str = ",") -> None:
+        """Write the header to ``fh``."""
+        self._writer = csv.writer(fh, delimiter=sep, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+        self._writer.writerow(OPENCLIP_COLUMNS)
+        self.rows = 0
+
+    def write(self, filepath: str, title: str) -> None:
+        """Write one row."""
+        self._writer.writerow([str(filepath), str(title)])
+        self.rows += 1
+
+
 def write_openclip_csv(
     rows: Iterable[tuple[str, str] | Mapping[str, Any]], path: Path, *, sep: str = ","
 ) -> int:
-    """Write an open_clip training CSV with the columns ``filepath`` and ``title``.
-
-    Fields are quoted where needed (commas, quotes, line breaks), so any caption survives a round
-    trip through ``csv`` or pandas. open_clip's ``--csv-separator`` must match ``sep``.
+    """Write an open_clip training CSV (see `OpenClipWriter`), atomically.
 
     Returns:
         The number of rows written.
     """
-    count = 0
     with atomic_file(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, delimiter=sep, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-        writer.writerow(OPENCLIP_COLUMNS)
+        writer = OpenClipWriter(fh, sep=sep)
         for row in rows:
             if isinstance(row, Mapping):
-                filepath, title = row["filepath"], row["title"]
+                writer.write(row["filepath"], row["title"])
             else:
-                filepath, title = row
-            writer.writerow([str(filepath), str(title)])
-            count += 1
-    return count
+                writer.write(*row)
+    return writer.rows
 
 
 def read_openclip_csv(path: Path, *, sep: str = ",") -> list[tuple[str, str]]:
@@ -149,6 +163,7 @@ def sample_from_dict(data: Mapping[str, Any]) -> Sample:
         tile=Tile.from_properties(tile) if tile else None,
         scene=str(data.get("scene", "")),
         metadata=dict(data.get("metadata") or {}),
+        labels=None if data.get("labels") is None else tuple(str(v) for v in data["labels"]),
     )
 
 

@@ -180,13 +180,29 @@ def noun_phrase(
     return join_list(clauses), be, ids
 
 
+def empty_caption(facts: SceneFacts, vocab: Vocab, rng: random.Random) -> Candidate | None:
+    """A scene without objects: 'no distinct targets' where every class is labelled, else the
+    labelled classes it lacks by name ('No ships are visible'); None when no class is labelled."""
+    templates = vocab.templates["a2c"]
+    if facts.labelled is None:
+        return Candidate(pick(rng, templates["empty"]), BRANCH)
+    keys = list(facts.absent)
+    if not keys:
+        return None
+    if len(keys) > MAX_CLASSES:
+        keys = sorted(rng.sample(keys, MAX_CLASSES))
+    absent = join_list([f"no {vocab.object_class(k).plural[0]}" for k in keys])
+    text = fill(rng, templates["empty_labelled"], {"absent": absent, "Absent": capitalise(absent)})
+    return Candidate(tidy(capitalise(text)), BRANCH) if text else None
+
+
 def caption(
     facts: SceneFacts, vocab: Vocab, rng: random.Random, detail: str | None = None
-) -> Candidate:
-    """One a2c caption (an empty-scene sentence when the sample has no boxes)."""
+) -> Candidate | None:
+    """One a2c caption (`empty_caption` when the sample has no boxes)."""
     templates = vocab.templates["a2c"]
     if not facts.groups:
-        return Candidate(pick(rng, templates["empty"]), BRANCH)
+        return empty_caption(facts, vocab, rng)
     np_, be, ids = noun_phrase(facts, vocab, rng, detail)
     text = fill(rng, templates["sentence"], {"np": np_, "NP": capitalise(np_), "be": be})
     return Candidate(tidy(capitalise(text or np_)), BRANCH, ids)
@@ -197,7 +213,9 @@ def captions(facts: SceneFacts, vocab: Vocab, rng: random.Random, n: int) -> lis
     if not facts.groups:
         if not objects_known(facts.sample):
             return []
-        return [caption(facts, vocab, rng) for _ in range(min(n, 3))]
+        empties = (empty_caption(facts, vocab, rng) for _ in range(min(n, 3)))
+        return [c for c in empties if c is not None]
     details = list(DETAILS)
     rng.shuffle(details)
-    return [caption(facts, vocab, rng, details[i % len(details)]) for i in range(n)]
+    out = (caption(facts, vocab, rng, details[i % len(details)]) for i in range(n))
+    return [c for c in out if c is not None]

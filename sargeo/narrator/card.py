@@ -1,8 +1,9 @@
 """The dataset card: what a narrated dataset holds, as ``card.json`` and a printed summary.
 
 Count of images and captions, captions per image, caption length (mean and spread, in words),
-vocabulary size, class coverage, the share of captions per branch, question types, splits and what
-the filters dropped.
+vocabulary size, class coverage, the share of captions per branch, question types, splits, what the
+filters dropped, and what the dataset adapter skipped or warned about (a truncated image, a reused
+annotation id), item by item.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,14 @@ from sargeo.narrator.fusion import SampleCaptions
 from sargeo.narrator.qa import QAPair
 
 _WORD = re.compile(r"[a-z0-9'°%-]+")
+MAX_LISTED = 100
+"""Input problems the card lists one by one; the rest are counted."""
+
+
+def listed(lines: Sequence[str], limit: int = MAX_LISTED) -> list[str]:
+    """The first ``limit`` lines, then one line that counts the rest."""
+    rest = len(lines) - limit
+    return list(lines[:limit]) + ([f"... and {rest} more"] if rest > 0 else [])
 
 
 @dataclass

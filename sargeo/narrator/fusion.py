@@ -18,10 +18,16 @@ from typing import Any
 from sargeo.errors import SargeoError
 from sargeo.narrator import a2c, geo, o2s, sa2c
 from sargeo.narrator.branches import BRANCHES
-from sargeo.narrator.facts import SceneFacts, objects_known, scene_facts
+from sargeo.narrator.facts import (
+    CoverFacts,
+    SceneFacts,
+    cover_facts,
+    objects_known,
+    read_mask,
+    scene_facts,
+)
 from sargeo.narrator.o2s import Rewriter
 from sargeo.narrator.quality import Checker, Deduplicator, Truth, truth_of
-from sargeo.narrator.sa2c import CoverFacts
 from sargeo.narrator.text import Candidate, capitalise
 from sargeo.narrator.vocab import Vocab, load_vocab
 from sargeo.records import Sample
@@ -95,7 +101,7 @@ class Narrator:
         self.vocab = vocab or load_vocab()
         self.checker = Checker(self.vocab, self.config.min_words, self.config.max_words)
         self.rewriter = rewriter
-        self.mask_reader: MaskReader = mask_reader or sa2c.read_mask
+        self.mask_reader: MaskReader = mask_reader or read_mask
 
     def rng(self, sample: Sample, salt: str = "") -> random.Random:
         """The seeded generator of one sample."""
@@ -106,9 +112,15 @@ class Narrator:
         cover = None
         if sample.mask and sample.mask_classes and "sa2c" in self.config.branches:
             mask = self.mask_reader(sample.mask)
-            cover = sa2c.cover_facts(mask, sample.mask_classes, self.vocab)
-        pier = cover is not None and "pier" in cover.present
-        return scene_facts(sample, self.vocab, pier_pixels=pier), cover
+            cover = cover_facts(mask, sample.mask_classes, self.vocab, sample.labels)
+        if cover is not None:
+            in_mask = cover.present
+        else:  # a mask not read: any class it labels may be there
+            in_mask = frozenset(
+                self.vocab.surface(name) or self.vocab.object_class(name).key
+                for name in (sample.mask_classes.values() if sample.mask else ())
+            )
+        return scene_facts(sample, self.vocab, in_mask=in_mask), cover
 
     def _sources(
         self, facts: SceneFacts, cover: CoverFacts | None, rng: random.Random

@@ -9,7 +9,6 @@ footprint WKT in the tile's CRS and lon/lat centroid, split), ``captions.csv`` a
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -21,12 +20,13 @@ from tqdm import tqdm
 
 from sargeo import __version__
 from sargeo.atomic import atomic_dir, check_not_an_input, check_output_dir
+from sargeo.datasets.writers import OpenClipWriter
 from sargeo.errors import SargeoError
-from sargeo.narrator import qa as qa_mod
-from sargeo.narrator.card import CardBuilder, summary
+from sargeo.narrator.card import CardBuilder, listed, summary
 from sargeo.narrator.fusion import MaskReader, Narrator, NarratorConfig, SampleCaptions, image_path
 from sargeo.narrator.georef import footprint_wkt
 from sargeo.narrator.o2s import Rewriter
+from sargeo.narrator.qa import QAPair, sample_qa
 from sargeo.narrator.splits import DEFAULT_RATIOS, SPLITS, assign_splits, scene_of
 from sargeo.records import Sample
 
@@ -94,11 +94,14 @@ def narrate(
     rewriter: Rewriter | None = None,
     mask_reader: MaskReader | None = None,
     input_summary: str = "",
+    input_problems: Sequence[str] = (),
     inputs: Sequence[str | Path] = (),
 ) -> NarrateResult:
     """Caption every sample and write the dataset folder; returns the card.
 
-    The output may not be, hold or lie inside any sample's files or any of ``inputs``.
+    ``input_summary`` and ``input_problems`` (one line per item the dataset adapter skipped or
+    warned about) go into the card as ``skipped`` and ``input_problems``. The output may not be,
+    hold or lie inside any sample's files or any of ``inputs``.
     """
     if not samples:
         raise SargeoError("no samples to narrate (the input gave none)")
@@ -115,9 +118,7 @@ def narrate(
 
         captions_jsonl = open_("captions.jsonl")
         names = ("", *(f"_{s}" for s in SPLITS))
-        csvs = {name: csv.writer(open_(f"captions{name}.csv")) for name in names}
-        for writer in csvs.values():
-            writer.writerow(["filepath", "title"])
+        csvs = {name: OpenClipWriter(open_(f"captions{name}.csv")) for name in names}
         if with_qa:
             qa_jsonl, conversations = open_("qa.jsonl"), open_("conversations.json")
             conversations.write("[")
@@ -129,23 +130,18 @@ def narrate(
             split = split_of[scene_of(sample)]
             for record in caption_records(result, split):
                 captions_jsonl.write(json.dumps(record, ensure_ascii=False) + "\n")
-                csvs[""].writerow([record["image"], record["caption"]])
-                csvs[f"_{split}"].writerow([record["image"], record["caption"]])
-            pairs: list[qa_mod.QAPair] = []
+                csvs[""].write(record["image"], record["caption"])
+                csvs[f"_{split}"].write(record["image"], record["caption"])
+            pairs: list[QAPair] = []
             if with_qa:
-                rng = narrator.rng(sample, "qa")
-                facts, cover, vocab = result.facts, result.cover, narrator.vocab
-                pairs = qa_mod.pairs(facts, cover, vocab, rng, result.captions)
+                asked = sample_qa(result, narrator)
+                pairs = asked.pairs
                 record = {"image": image_path(sample), "sample_id": sample.id, "split": split}
                 for pair in pairs:
                     line = json.dumps({**record, **pair.to_dict()}, ensure_ascii=False)
                     qa_jsonl.write(line + "\n")
-                if pairs:
-                    dialogue = qa_mod.conversation(
-                        sample.id, image_path(sample), pairs, narrator.vocab, rng
-                    )
-                    dialogue["split"] = split
-                    text = json.dumps(dialogue, ensure_ascii=False)
+                if asked.dialogue is not None:
+                    text = json.dumps({**asked.dialogue, "split": split}, ensure_ascii=False)
                     conversations.write(("\n" if first_dialogue else ",\n") + text)
                     first_dialogue = False
             card.add(result, split, scene_of(sample), pairs)
@@ -164,6 +160,7 @@ def narrate(
                 "qa": with_qa,
             },
             skipped=input_summary,
+            input_problems=listed(input_problems),
             sargeo_version=__version__,
         )
         (tmp / "splits.json").write_text(
@@ -200,5 +197,6 @@ def narrate_path(
         progress=progress,
         rewriter=rewriter,
         input_summary=loaded.summary(),
+        input_problems=loaded.problems(),
         inputs=[data],
     )

@@ -3,7 +3,8 @@
 Types: presence, count, position, size, length, heading, type, arrangement, landcover (share,
 dominant class, presence), compare (which half holds more objects) and describe (a caption). Each pair
 says whether its answer is yes/no, a number or open text. Counts are exact here (never banded): a
-question deserves the true number.
+question deserves the true number. `sample_qa` is the entry point: one captioned sample's pairs and
+dialogue, seeded like its captions.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sargeo.narrator.a2c import direction, place_phrases
-from sargeo.narrator.facts import GroupFact, SceneFacts, objects_known
-from sargeo.narrator.sa2c import CoverFacts, percent
+from sargeo.narrator.facts import CoverFacts, GroupFact, SceneFacts
+from sargeo.narrator.fusion import Narrator, SampleCaptions, image_path
+from sargeo.narrator.sa2c import percent
 from sargeo.narrator.text import Candidate, article, pick
 from sargeo.narrator.vocab import Vocab
 
@@ -34,6 +36,14 @@ class QAPair:
     def to_dict(self) -> dict[str, str]:
         """JSON form."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SampleQA:
+    """The question-answer pairs of one sample and its dialogue (None when there is no pair)."""
+
+    pairs: list[QAPair]
+    dialogue: dict[str, Any] | None
 
 
 def _where(group: GroupFact, vocab: Vocab) -> str:
@@ -117,14 +127,6 @@ def _compare(
     return out
 
 
-def _absent_class(facts: SceneFacts, vocab: Vocab, rng: random.Random) -> str | None:
-    present = {g.cls for g in facts.groups}
-    if facts.has_pier:
-        present.add("pier")
-    options = [k for k in sorted(vocab.classes["objects"]) if k not in present]
-    return pick(rng, options) if options else None
-
-
 def _cover_pairs(cover: CoverFacts, vocab: Vocab, rng: random.Random) -> list[QAPair]:
     out = []
     for key, share in cover.shares.items():
@@ -136,9 +138,8 @@ def _cover_pairs(cover: CoverFacts, vocab: Vocab, rng: random.Random) -> list[QA
     if cover.shares:
         top = vocab.surface_names(next(iter(cover.shares)))[0]
         out.append(QAPair(pick(rng, vocab.qa["dominant"]), top, "landcover", "open"))
-    absent = [k for k in sorted(vocab.classes["surfaces"]) if k not in cover.shares]
-    if absent and cover.valid:
-        name = vocab.surface_names(pick(rng, absent))[0]
+    if cover.absent:
+        name = vocab.surface_names(pick(rng, cover.absent))[0]
         q = _ask(rng, vocab, "landcover_presence", surface=name)
         out.append(QAPair(q, NO, "landcover", "yes/no"))
     return out
@@ -157,15 +158,13 @@ def pairs(
         out.append(QAPair(pick(rng, vocab.qa["describe"]), captions[0].text, "describe", "open"))
     for group in facts.groups:
         out += _object_pairs(group, facts, vocab, rng)
-    if objects_known(facts.sample):
-        absent = _absent_class(facts, vocab, rng)
-        if absent is not None:
-            noun, nouns = _nouns(absent, vocab)
-            q = _ask(rng, vocab, "presence", noun=noun, nouns=nouns)
-            out.append(QAPair(q, NO, "presence", "yes/no"))
-            if rng.random() < 0.5:
-                q = _ask(rng, vocab, "count", noun=noun, nouns=nouns)
-                out.append(QAPair(q, "0", "count", "number"))
+    if facts.absent:  # only a labelled class can be absent; others are unknown, not absent
+        noun, nouns = _nouns(pick(rng, facts.absent), vocab)
+        q = _ask(rng, vocab, "presence", noun=noun, nouns=nouns)
+        out.append(QAPair(q, NO, "presence", "yes/no"))
+        if rng.random() < 0.5:
+            q = _ask(rng, vocab, "count", noun=noun, nouns=nouns)
+            out.append(QAPair(q, "0", "count", "number"))
     if cover is not None:
         out += _cover_pairs(cover, vocab, rng)
     return out
@@ -185,3 +184,16 @@ def conversation(
         messages.append({"from": "human", "value": question})
         messages.append({"from": "gpt", "value": pair.answer})
     return {"id": sample_id, "image": image, "conversations": messages}
+
+
+def sample_qa(result: SampleCaptions, narrator: Narrator) -> SampleQA:
+    """Every pair one captioned sample's ground truth answers, and its LLaVA-style dialogue.
+
+    Seeded per sample (the narrator's seed, the salt ``qa`` and the sample id), so a run is
+    reproducible and independent of the order samples come in.
+    """
+    sample, vocab = result.sample, narrator.vocab
+    rng = narrator.rng(sample, "qa")
+    found = pairs(result.facts, result.cover, vocab, rng, result.captions)
+    dialogue = conversation(sample.id, image_path(sample), found, vocab, rng) if found else None
+    return SampleQA(found, dialogue)

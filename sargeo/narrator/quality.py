@@ -2,9 +2,10 @@
 deduplication.
 
 The contradiction check reads a caption the way a user would: every object class it names must be in
-the annotations, every count it states ("three ships", "over ten vessels") must match them, and every
-surface it names must have pixels in the mask. It is independent of how the caption was written, so it
-also guards the o2s rewrites and any model-written text.
+the annotations, every count it states ("three ships", "over ten vessels") must match them, a class it
+denies ("no ships") must be one the dataset labels, and every surface it names must have pixels in
+the mask. It is independent of how the caption was written, so it also guards the o2s rewrites and
+any model-written text.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sargeo.narrator.facts import SceneFacts, objects_known
-from sargeo.narrator.sa2c import CoverFacts
+from sargeo.narrator.facts import CoverFacts, SceneFacts, objects_known
 from sargeo.narrator.text import Candidate
 from sargeo.narrator.vocab import Vocab
 
@@ -38,18 +38,20 @@ class Truth:
         counts: Object class key -> number of annotated objects.
         annotated: True when the sample's objects are annotated (then unnamed classes are absent).
         surfaces: Surface keys with pixels in the mask, or None without a mask.
+        labelled: Object classes the dataset labels (only these can be denied); None: every class.
     """
 
     counts: dict[str, int]
     annotated: bool
     surfaces: frozenset[str] | None
+    labelled: frozenset[str] | None = None
 
 
 def truth_of(facts: SceneFacts, cover: CoverFacts | None) -> Truth:
     """The ground truth a caption of this sample is checked against."""
     counts = {g.cls: g.count for g in facts.groups}
     surfaces = cover.present if cover is not None else None
-    return Truth(counts, objects_known(facts.sample), surfaces)
+    return Truth(counts, objects_known(facts.sample), surfaces, facts.labelled)
 
 
 class Checker:
@@ -108,14 +110,21 @@ class Checker:
         """Why the caption contradicts the ground truth, or None."""
         if truth.annotated:
             named = self.named_classes(text)
-            absent = named - truth.counts.keys()
+            # a stated count needs a class noun: without one there is no count to check
+            stated = self.stated_counts(text) if named else []
+            denied = {cls for cls, _, hi in stated if hi == 0}  # 'no ships'
+            absent = named - truth.counts.keys() - denied
             if truth.surfaces is not None:
                 absent -= truth.surfaces
             if absent:
                 return f"names absent {', '.join(sorted(absent))}"
-            # a stated count needs a class noun: without one there is no count to check
-            for cls, lo, hi in self.stated_counts(text) if named else ():
+            unknown = denied - truth.labelled if truth.labelled is not None else set()
+            if unknown:
+                return f"states no {', '.join(sorted(unknown))} (not labelled)"
+            for cls, lo, hi in stated:
                 if cls not in truth.counts and truth.surfaces and cls in truth.surfaces:
+                    if hi == 0:
+                        return f"states no {cls} for its pixels"
                     continue  # a mask class (a pier in the mask) has no count to contradict
                 n = truth.counts.get(cls, 0)
                 if not lo <= n <= hi:

@@ -21,6 +21,17 @@ def write_image(path: Path, width: int = 32, height: int = 24, value: int = 0) -
     return path
 
 
+def write_noise_image(path: Path, side: int = 32, *, keep: float = 1.0, tail: bytes = b"") -> Path:
+    """An 8-bit noise image (format from the suffix; noise so that every byte counts), cut to the
+    ``keep`` share of its bytes, with ``tail`` appended."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    noise = np.random.default_rng(side).integers(0, 256, (side, side), dtype=np.uint8)
+    Image.fromarray(noise).save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)] + tail)
+    return path
+
+
 def write_json(path: Path, data: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data), encoding="utf-8")

@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from sargeo.datasets.base import AdapterResult, Skipped, check_box, image_size, reason_kind
+from sargeo.datasets.base import (
+    AdapterResult,
+    Skipped,
+    check_box,
+    image_size,
+    image_truncation,
+    reason_kind,
+)
 from sargeo.records import Sample
-from tests.datasets.helpers import write_chip, write_image
+from tests.datasets.helpers import write_chip, write_image, write_noise_image
 
 
 def test_summary_groups_reasons_by_kind() -> None:
@@ -70,3 +77,33 @@ def test_image_size_reads_headers(tmp_path: Path) -> None:
     (tmp_path / "bad.jpg").write_bytes(b"not an image")
     with pytest.raises(OSError):
         image_size(tmp_path / "bad.jpg")
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".tif"])
+def test_a_truncated_image_is_told_by_its_end(tmp_path: Path, suffix: str) -> None:
+    whole = write_noise_image(tmp_path / f"whole{suffix}")
+    assert image_truncation(whole) == ""
+    padded = write_noise_image(tmp_path / f"padded{suffix}", tail=b"\0" * 500)
+    assert image_truncation(padded) == ""  # bytes after the end marker: decoded, and whole
+    cut = write_noise_image(tmp_path / f"cut{suffix}", keep=0.6)
+    assert image_size(cut) == (32, 32)  # the header alone looks fine
+    assert "truncated" in image_truncation(cut) or "runs to byte" in image_truncation(cut)
+
+
+def test_images_that_pillow_cannot_check_pass(tmp_path: Path) -> None:
+    assert image_truncation(write_chip(tmp_path / "chip.tif", 17)) == ""  # float32: GDAL's
+    assert image_truncation(write_noise_image(tmp_path / "cut.bmp", keep=0.6)) == ""  # unchecked
+
+
+def test_warnings_are_counted_apart_from_skipped_items() -> None:
+    result = AdapterResult(samples=[Sample("a", "a.jpg", 1, 1)])
+    result.skip("x.json: annotation 3", "duplicate annotation id 3 (the same box again)")
+    result.warn("x.json: annotation 4", "duplicate annotation id 4 (on another box; kept)")
+    result.warn("x.json: annotation 5", "duplicate annotation id 5 (on another box; kept)")
+    assert result.summary() == (
+        "1 samples, 1 skipped (1 duplicate annotation id), 2 warnings (2 duplicate annotation id)"
+    )
+    assert result.problems()[1] == (
+        "warning: x.json: annotation 4: duplicate annotation id 4 (on another box; kept)"
+    )
+    assert AdapterResult().extend(result).warnings == result.warnings

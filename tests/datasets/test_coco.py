@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from sargeo.datasets.coco import hrsid_scene, hrsid_window, load_coco
 from sargeo.errors import SargeoError
-from tests.datasets.helpers import write_image, write_json
+from tests.datasets.helpers import write_image, write_json, write_noise_image
 
 
 def test_hrsid_mini(shared_data: Path) -> None:
@@ -27,6 +28,7 @@ def test_hrsid_mini(shared_data: Path) -> None:
     assert empty == ["P0001_1200_2000_9600_10400", "P0008_0_800_9000_9800"]
     assert all(s.metadata["listed"] is False for s in result.samples if not s.boxes)
     for sample in result.samples:
+        assert sample.labels == ("ship",)  # HRSID annotates ships only
         assert (sample.width, sample.height) == (800, 800)
         assert sample.scene == sample.id.split("_")[0]
         assert Path(sample.metadata["mask_rgb"]).is_file()
@@ -155,3 +157,66 @@ def test_progress_bar_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().err == ""
     load_coco(annotations, images, progress=True)
     assert "images" in capsys.readouterr().err
+
+
+def _damaged_coco(root: Path) -> Path:
+    """A COCO dataset with a truncated JPEG, a truncated PNG and reused annotation ids."""
+    images = root / "images"
+    write_noise_image(images / "a.jpg", tail=b"\0" * 300)  # whole, with bytes after its end
+    write_noise_image(images / "b.jpg", keep=0.6)
+    write_noise_image(images / "c.png", keep=0.6)
+    write_noise_image(images / "d.png")
+    ship = {"category_id": 1, "bbox": [2, 2, 10, 4]}
+    write_json(
+        root / "annotations" / "instances.json",
+        {
+            "images": [
+                {"id": i, "file_name": name}
+                for i, name in enumerate(("a.jpg", "b.jpg", "c.png", "d.png"), start=1)
+            ],
+            "categories": [{"id": 1, "name": "ship"}],
+            "annotations": [
+                {"id": 1, "image_id": 1, **ship},
+                {"id": 1, "image_id": 1, **ship},  # the same annotation twice
+                {"id": 2, "image_id": 4, **ship},
+                {"id": 2, "image_id": 1, "category_id": 1, "bbox": [20, 20, 8, 8]},  # reused id
+                {"id": 3, "image_id": 2, **ship},  # on the truncated b.jpg
+            ],
+        },
+    )
+    return root
+
+
+def test_truncated_images_and_reused_annotation_ids_are_reported(tmp_path: Path) -> None:
+    root = _damaged_coco(tmp_path)
+    result = load_coco(root / "annotations" / "instances.json", root / "images")
+    assert result.summary() == (
+        "2 samples, 3 skipped (2 truncated image, 1 duplicate annotation id), "
+        "1 warning (1 duplicate annotation id)"
+    )
+    by_location = {s.location: s.reason for s in result.skipped}
+    assert by_location["instances.json: image 2"].startswith("truncated image b.jpg (image file")
+    assert by_location["instances.json: image 2"].endswith("(1 annotation dropped)")
+    assert by_location["instances.json: image 3"].startswith("truncated image c.png")
+    assert by_location["instances.json: annotation 1"] == (
+        "duplicate annotation id 1 (the same box again)"
+    )
+    (warning,) = result.warnings
+    assert str(warning) == (
+        "instances.json: annotation 2: duplicate annotation id 2 (on another box; kept)"
+    )
+    samples = {s.id: s for s in result.samples}
+    assert [b.bbox for b in samples["a"].boxes] == [(2.0, 2.0, 12.0, 6.0), (20.0, 20.0, 28.0, 28.0)]
+    assert len(samples["d"].boxes) == 1
+
+
+def test_the_card_reports_what_the_adapter_skipped_and_warned_about(tmp_path: Path) -> None:
+    from sargeo.cli import main
+
+    root = _damaged_coco(tmp_path / "data")
+    assert main(["narrate", str(root), "-o", str(tmp_path / "out"), "-q"]) == 0
+    card = json.loads((tmp_path / "out" / "card.json").read_text())
+    assert card["skipped"].startswith("2 samples, 3 skipped (2 truncated image")
+    problems = card["input_problems"]
+    assert len(problems) == 4 and problems[-1].startswith("warning: instances.json: annotation 2")
+    assert any(p.startswith("instances.json: image 2: truncated image b.jpg") for p in problems)

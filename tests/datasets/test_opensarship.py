@@ -56,6 +56,7 @@ def test_real_products(shared_data: Path) -> None:
 def test_one_product_folder(shared_data: Path) -> None:
     result = load_opensarship(shared_data / "opensarship" / SLC)
     assert result.summary() == "9 samples, 0 skipped"
+    assert all(s.labels == ("ship",) for s in result.samples)
 
 
 def _product(tmp_path: Path, entries: list[str], text_end: str = "</ShipList>") -> Path:

@@ -58,5 +58,6 @@ def test_osdataset_layout(tmp_path: Path) -> None:
     result = load_pairs(tmp_path / "sar", tmp_path / "opt")
     assert [Path(s.image).name for s in result.samples] == ["1.png", "2.png"]
     assert all(s.optical is not None and "/opt/" in s.optical for s in result.samples)
+    assert all(s.labels == () for s in result.samples)  # nothing annotated
     assert [s.location for s in result.skipped] == ["3.png"]
     assert result.summary() == "2 samples, 1 skipped (1 missing file)"

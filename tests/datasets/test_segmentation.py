@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sargeo.datasets.segmentation import load_segmentation, load_sen1floods11
+from sargeo.errors import ReadError
 from tests.datasets.helpers import write_raster
 
 CLASSES = {0: "land", 1: "water"}
@@ -61,6 +62,7 @@ def test_generated_pair(tmp_path: Path) -> None:
     (sample,) = load_segmentation(img, lab, CLASSES, nodata=-1).samples
     assert sample.metadata["class_fractions"]["water"] == pytest.approx(190 / 570)
     assert sample.metadata["mask_nodata"] == -1
+    assert sample.labels == ("land", "water")  # the mask's classes
     assert sample.tile is not None
     assert sample.tile.crs == "EPSG:32631"
     assert sample.tile.pixel_spacing == (10.0, 10.0)
@@ -101,3 +103,38 @@ def test_sen1floods11_folder_with_a_missing_label(tmp_path: Path) -> None:
     assert [s.id for s in result.samples] == ["Peru_2"]
     assert result.samples[0].metadata["class_fractions"] == {"land": 0.0, "water": 1.0}
     assert result.skipped[0].reason == "missing file Peru_1_LabelHand.tif"
+
+
+def _truncated_pair(folder: Path, which: str) -> tuple[Path, Path]:
+    """A Sen1Floods11-named pair, one of them cut short: its header (written first, without band
+    descriptions) still opens, its last strips are gone."""
+    img = write_raster(folder / "Peru_1_S1Hand.tif", np.full((2, 40, 30), -12.0, dtype=np.float32))
+    lab = write_raster(folder / "Peru_1_LabelHand.tif", np.ones((1, 40, 30), dtype=np.int16))
+    bad = img if which == "image" else lab
+    data = bad.read_bytes()
+    bad.write_bytes(data[: int(len(data) * 0.6)])
+    return img, lab
+
+
+@pytest.mark.parametrize("which", ["image", "label"])
+def test_unreadable_pixels_are_a_read_error_naming_the_file(tmp_path: Path, which: str) -> None:
+    img, lab = _truncated_pair(tmp_path, which)
+    bad = img if which == "image" else lab
+    with pytest.raises(
+        ReadError, match=rf"^{bad}: the (sample )?pixels cannot be read \(.*TIFFRead"
+    ):
+        load_segmentation(img, lab, CLASSES)
+
+
+def test_narrate_on_a_truncated_sen1floods11_chip_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sargeo.cli import main
+
+    img, _ = _truncated_pair(tmp_path / "flood", "image")
+    capsys.readouterr()
+    assert main(["narrate", str(tmp_path / "flood"), "-o", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"sargeo narrate: error: {img}: the sample pixels cannot be read"), err
+    assert not (tmp_path / "out").exists()

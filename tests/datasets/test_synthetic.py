@@ -119,6 +119,7 @@ def test_scene_folders(tmp_path: Path) -> None:
     assert sample.metadata["incidence"]["near"] == 30.0
     assert sample.metadata["incidence_deg"] == 37.5  # the same key as OpenSARShip's
     assert sample.metadata["synthetic"] is True
+    assert sample.labels == ("land", "sea", "ship")  # every class of its table, and only those
     assert sample.optical_caption == optical[0]  # the first caption feeds the o2s branch
     assert sample.metadata["optical_captions"] == optical
     older = result.samples[1]  # a scene.json without the key

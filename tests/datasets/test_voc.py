@@ -99,6 +99,7 @@ def test_voc_layouts_and_faults(tmp_path: Path) -> None:
     )
     samples = {s.id: s for s in result.samples}
     assert sorted(samples) == ["000001", "000002", "gf3_0003"]
+    assert all(s.labels == ("ship",) for s in result.samples)  # the classes the files use
 
     ssdd = samples["000001"].boxes
     assert [b.bbox for b in ssdd] == [(4.0, 5.0, 14.0, 9.0), (20.0, 10.0, 26.0, 28.0)]

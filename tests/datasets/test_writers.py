@@ -103,11 +103,13 @@ def test_samples_round_trip(tmp_path: Path) -> None:
             tile=tile,
             scene="sc",
             metadata={"sensor": "S1", "pixel_spacing_m": [10.0, 10.0]},
+            labels=("land", "sea", "ship"),
         ),
-        Sample(id="s2", image="y.png", width=4, height=3),
+        Sample(id="s2", image="y.png", width=4, height=3, labels=()),
+        Sample(id="s3", image="z.png", width=4, height=3),
     ]
     path = tmp_path / "samples.jsonl"
-    assert samples_to_jsonl(samples, path) == 2
+    assert samples_to_jsonl(samples, path) == 3
     assert samples_from_jsonl(path) == samples
     path.write_text('{"id": "x"}\n')
     with pytest.raises(SargeoError, match="record 1: not a sample"):

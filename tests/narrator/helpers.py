@@ -89,6 +89,27 @@ def named_classes(caption: str, nouns: dict[str, str] | None = None) -> set[str]
     return {nouns[n] for n in found}
 
 
+def label_nouns() -> dict[str, str]:
+    """Every word that names a class (object nouns, surface names, and the dataset spellings the
+    vocabulary maps: 'harbour', 'sea', 'boat') -> the class key it names."""
+    vocab = load_vocab()
+    out = dict(class_nouns())
+    for key in vocab.classes["surfaces"]:
+        out.update((name, key) for name in vocab.surface_names(key))
+    for kind in ("object_aliases", "surface_aliases"):
+        for alias, key in vocab.classes[kind].items():
+            for word in {alias.replace("_", " "), f"{alias.replace('_', ' ')}s"}:
+                if key is not None:
+                    out.setdefault(word, key)
+    return out
+
+
+def named_labels(text: str, nouns: dict[str, str] | None = None) -> set[str]:
+    """Class keys (objects and surfaces) a text names."""
+    nouns = nouns or label_nouns()
+    return {nouns[n] for n in re.findall(rf"\b({_alt(nouns)})\b", text.lower())}
+
+
 def cell_phrases(caption: str) -> set[tuple[int, int]]:
     """Grid cells whose phrases appear in the caption."""
     low = caption.lower()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -124,3 +125,18 @@ def test_empty_scene_names_no_class() -> None:
     assert texts and not any(named_classes(t) for t in texts)
     unknown = scene_facts(sample([], metadata={"listed": False}), VOCAB)
     assert a2c.captions(unknown, VOCAB, random.Random(0), 5) == []
+
+
+def test_an_empty_scene_denies_labelled_classes_only() -> None:
+    rng = random.Random(0)
+    everything = a2c.empty_caption(scene_facts(sample([]), VOCAB), VOCAB, rng)
+    assert everything is not None and everything.text in VOCAB.templates["a2c"]["empty"]
+    labels = ("ship", "aircraft", "building", "harbor", "iceberg")  # iceberg: not in the vocabulary
+    facts = scene_facts(sample([], labels=labels), VOCAB)
+    for _ in range(10):
+        cand = a2c.empty_caption(facts, VOCAB, rng)
+        assert cand is not None
+        denied = re.findall(r"\bno (\w+)", cand.text.lower())
+        assert len(denied) == a2c.MAX_CLASSES, cand.text
+        assert set(denied) <= {"ships", "aircraft", "buildings", "harbors"}, cand.text
+    assert a2c.empty_caption(scene_facts(sample([], labels=()), VOCAB), VOCAB, rng) is None

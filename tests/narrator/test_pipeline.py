@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
@@ -12,9 +11,11 @@ import rasterio
 from affine import Affine
 
 from sargeo.cli import main
+from sargeo.datasets.writers import read_openclip_csv
 from sargeo.errors import SargeoError
 from sargeo.narrator.fusion import Narrator, NarratorConfig
 from sargeo.narrator.pipeline import narrate
+from sargeo.narrator.splits import SPLITS
 from sargeo.records import Box
 
 from .helpers import sample, ship, utm_tile
@@ -80,16 +81,12 @@ def test_outputs_formats_and_card(tmp_path: Path) -> None:
         "split",
     } <= first.keys()
     assert first["geometry"].startswith("POLYGON") and first["crs"] == "EPSG:32631"
-    with (out / "captions.csv").open() as f:
-        rows = list(csv.reader(f))
-    assert rows[0] == ["filepath", "title"] and len(rows) == len(records) + 1
+    rows = read_openclip_csv(out / "captions.csv")  # the one open_clip format of datasets.writers
+    assert rows == [(r["image"], r["caption"]) for r in records]
     split_of = {}
     for r in records:
         assert split_of.setdefault(r["scene"], r["split"]) == r["split"], "a scene was cut"
-    per_split = sum(
-        len(list(csv.reader((out / f"captions_{s}.csv").open()))) - 1
-        for s in ("train", "val", "test")
-    )
+    per_split = sum(len(read_openclip_csv(out / f"captions_{s}.csv")) for s in SPLITS)
     assert per_split == len(records)
     card = json.loads((out / "card.json").read_text())
     assert card == result.card
@@ -152,3 +149,16 @@ def test_captions_never_contradict_a_mixed_scene(tmp_path: Path) -> None:
 def test_cli_narrate_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["narrate", str(tmp_path / "nothing"), "-o", str(tmp_path / "o")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_the_card_lists_input_problems_up_to_a_limit(tmp_path: Path) -> None:
+    from sargeo.narrator.card import listed
+
+    assert listed(["a", "b", "c"], limit=2) == ["a", "b", "... and 1 more"]
+    assert listed(["a", "b"], limit=2) == ["a", "b"]
+    problems = [f"x.json: annotation {i}: duplicate annotation id {i}" for i in range(150)]
+    card = narrate(
+        [sample([ship(10, 10)], size=64)], tmp_path / "out", progress=False, input_problems=problems
+    ).card
+    assert card["input_problems"][:2] == problems[:2]
+    assert len(card["input_problems"]) == 101 and card["input_problems"][-1] == "... and 50 more"

@@ -6,8 +6,8 @@ import random
 
 import numpy as np
 
-from sargeo.narrator import qa, sa2c
-from sargeo.narrator.facts import scene_facts
+from sargeo.narrator import qa
+from sargeo.narrator.facts import cover_facts, scene_facts
 from sargeo.narrator.vocab import load_vocab
 
 from .helpers import sample, ship, utm_tile
@@ -48,12 +48,19 @@ def test_single_object_questions_without_crs() -> None:
 def test_landcover_answers_and_dialogue() -> None:
     mask = np.zeros((100, 100), dtype=np.uint8)
     mask[:, :25] = 1
-    cover = sa2c.cover_facts(mask, {0: "land", 1: "water"}, VOCAB)
+    cover = cover_facts(mask, {0: "land", 1: "water"}, VOCAB)
     s = sample([], size=100, mask="m.tif", mask_classes={0: "land", 1: "water"})
     pairs = _pairs(s, cover)
     land = {p.question: p.answer for p in pairs if p.type == "landcover"}
     assert "25%" in land.values() and "75%" in land.values() and "land" in land.values()
-    assert any(a == "no" for a in land.values())
+    # both of the mask's classes are there: nothing it does not name may be denied
+    assert not any(a == "no" for a in land.values())
+    classes = {0: "land", 1: "water", 2: "forest"}  # forest is a class of the mask, with no pixel
+    absent = cover_facts(mask, classes, VOCAB)
+    assert absent.absent == ("forest",)
+    s3 = sample([], size=100, mask="m.tif", mask_classes=classes)
+    denied = {p.question: p.answer for p in _pairs(s3, absent) if p.type == "landcover"}
+    assert any(a == "no" and "forest" in q for q, a in denied.items())
     assert not any(
         p.type in ("count", "presence") for p in pairs
     )  # objects unknown with a mask only
@@ -62,3 +69,16 @@ def test_landcover_answers_and_dialogue() -> None:
     assert turns[0]["from"] == "human" and turns[0]["value"].startswith("<image>\n")
     assert [t["from"] for t in turns] == ["human", "gpt"] * (len(turns) // 2)
     assert sum("<image>" in t["value"] for t in turns) == 1
+
+
+def test_sample_qa_is_seeded_per_sample_and_has_no_dialogue_without_pairs() -> None:
+    from sargeo.narrator.fusion import Narrator
+
+    narrator = Narrator()
+    ships = narrator.caption(sample([ship(100, 60), ship(400, 400)], id="a"))
+    first, again = qa.sample_qa(ships, narrator), qa.sample_qa(ships, narrator)
+    assert first == again and first.pairs and first.dialogue is not None
+    assert first.dialogue["id"] == "a" and first.dialogue["image"].endswith("img.tif")
+    assert first.dialogue["conversations"][1]["value"] == ships.captions[0].text  # describe first
+    unknown = narrator.caption(sample([], id="b", metadata={"listed": False}))
+    assert qa.sample_qa(unknown, narrator) == qa.SampleQA([], None)

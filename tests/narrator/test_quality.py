@@ -48,3 +48,20 @@ def test_dedup_exact_and_near() -> None:
     ]
     assert [c.text for c in dedup(cands)] == [cands[0].text, cands[2].text]
     assert dedup(cands[:1], kept=cands[1:2]) == []
+
+
+def test_a_denied_class_must_be_labelled_and_absent() -> None:
+    ships_only = Truth({}, annotated=True, surfaces=None, labelled=frozenset({"ship"}))
+    assert CHECK.problem("No ships are visible in this image.", ships_only) is None
+    assert (
+        CHECK.problem("No buildings are visible in this image.", ships_only)
+        == "states no building (not labelled)"
+    )
+    everything = Truth({}, True, None)  # the synthetic world: every class is labelled
+    assert CHECK.problem("No buildings are visible in this image.", everything) is None
+    assert CHECK.problem("No ships are visible in this image.", TRUTH) == "states 0-0 ship for 3"
+    pier_pixels = Truth({}, True, frozenset({"pier", "water"}), frozenset({"pier"}))
+    assert (
+        CHECK.problem("No piers are visible in this image.", pier_pixels)
+        == "states no pier for its pixels"
+    )

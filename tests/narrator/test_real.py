@@ -12,8 +12,9 @@ import pytest
 
 from sargeo.narrator import qa
 from sargeo.narrator.fusion import Narrator
+from sargeo.narrator.pipeline import narrate
 
-from .helpers import named_classes, stated_counts
+from .helpers import named_classes, named_labels, stated_counts
 
 pytestmark = pytest.mark.shared_data
 
@@ -61,6 +62,24 @@ def test_hrsid_cli_writes_outputs_and_card(shared_data: Path, tmp_path: Path) ->
         json.loads(line)["scene"] for line in (out / "captions.jsonl").read_text().splitlines()
     }
     assert scenes <= set(splits)
+
+
+def test_hrsid_names_no_class_outside_its_labels(shared_data: Path, tmp_path: Path) -> None:
+    """HRSID annotates ships only: no question, answer or caption may name another class (its
+    harbours and buildings are unknown, not absent)."""
+    from sargeo.datasets.detect import load_dataset
+
+    samples = load_dataset(shared_data / "hrsid_mini").samples
+    assert {s.labels for s in samples} == {("ship",)}
+    out = narrate(samples, tmp_path / "out", with_qa=True, progress=False).output
+    captions = [json.loads(line)["caption"] for line in (out / "captions.jsonl").open()]
+    pairs = [json.loads(line) for line in (out / "qa.jsonl").open()]
+    dialogues = json.loads((out / "conversations.json").read_text())
+    turns = [t["value"] for d in dialogues for t in d["conversations"]]
+    texts = captions + [p[k] for p in pairs for k in ("question", "answer")] + turns
+    assert len(captions) > 60 and len(pairs) > 60
+    outside = {text: named_labels(text) - {"ship"} for text in texts}
+    assert not {text: names for text, names in outside.items() if names}
 
 
 def test_opensarship_ship_type_appears(shared_data: Path) -> None:

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from sargeo.narrator import sa2c
+from sargeo.narrator.facts import CoverFacts, cover_facts
+from sargeo.narrator.facts import cover as facts_cover
 from sargeo.narrator.georef import Frame, frame_for
 from sargeo.narrator.vocab import load_vocab
 from sargeo.records import Sample
@@ -19,7 +21,7 @@ VOCAB = load_vocab()
 NO_CRS = Frame(False, None, None, None)
 
 
-def _texts(cover: sa2c.CoverFacts, frame: Frame = NO_CRS, n: int = 20) -> list[str]:
+def _texts(cover: CoverFacts, frame: Frame = NO_CRS, n: int = 20) -> list[str]:
     return [c.text for c in sa2c.captions(cover, frame, VOCAB, random.Random(3), n)]
 
 
@@ -27,7 +29,7 @@ def test_shares_are_exact_and_nodata_is_left_out() -> None:
     mask = np.zeros((100, 100), dtype=np.int16)
     mask[:, :30] = 1
     mask[:10, :] = -1  # nodata row band: 10 % of the pixels
-    cover = sa2c.cover_facts(mask, {0: "not water", 1: "water"}, VOCAB)
+    cover = cover_facts(mask, {0: "not water", 1: "water"}, VOCAB)
     assert cover.valid == 9000
     assert cover.shares["water"] == pytest.approx(2700 / 9000)
     assert cover.shares["land"] == pytest.approx(6300 / 9000)
@@ -37,7 +39,7 @@ def test_shares_are_exact_and_nodata_is_left_out() -> None:
 def test_water_in_the_west_with_a_crs_and_on_the_left_without() -> None:
     mask = np.zeros((120, 120), dtype=np.uint8)
     mask[:, :40] = 1
-    cover = sa2c.cover_facts(mask, {0: "land", 1: "water"}, VOCAB)
+    cover = cover_facts(mask, {0: "land", 1: "water"}, VOCAB)
     frame = frame_for(Sample("s", "x", 120, 120, tile=utm_tile(120)))
     assert sa2c.region(cover.offsets["water"], frame, VOCAB, random.Random(0)) == "in the west"
     assert (
@@ -52,20 +54,20 @@ def test_urban_along_the_coast_and_spread_classes() -> None:
     mask = np.zeros((200, 200), dtype=np.uint8)
     mask[:, :80] = 1
     mask[:, 80:95] = 2
-    cover = sa2c.cover_facts(mask, {0: "land", 1: "sea", 2: "built-up"}, VOCAB)
+    cover = cover_facts(mask, {0: "land", 1: "sea", 2: "built-up"}, VOCAB)
     assert cover.coast == ("urban",)
     texts = _texts(cover)
     assert any("shore" in t or "coast" in t or "water's edge" in t for t in texts)
     rng = np.random.default_rng(0)
     noisy = rng.integers(0, 2, (200, 200))
-    cover = sa2c.cover_facts(noisy, {0: "forest", 1: "farmland"}, VOCAB)
+    cover = cover_facts(noisy, {0: "forest", 1: "farmland"}, VOCAB)
     assert cover.offsets["forest"] is None and cover.coast == ()
 
 
 def test_dominant_uniform_and_small_classes() -> None:
     mask = np.ones((100, 100), dtype=np.uint8)
     mask[0, :5] = 0  # 0.05 %: too small to name, but present
-    cover = sa2c.cover_facts(mask, {0: "urban", 1: "water", 2: "forest"}, VOCAB)
+    cover = cover_facts(mask, {0: "urban", 1: "water", 2: "forest"}, VOCAB)
     assert list(cover.shares) == ["water"] and cover.present == {"water", "urban"}
     assert all("urban" not in t and "forest" not in t for t in _texts(cover))
     assert all("water" in t for t in _texts(cover))
@@ -75,7 +77,7 @@ def test_every_percentage_is_a_true_share() -> None:
     mask = np.zeros((100, 100), dtype=np.uint8)
     mask[:60, :] = 1
     mask[60:75, :50] = 2
-    cover = sa2c.cover_facts(mask, {0: "land", 1: "water", 2: "urban"}, VOCAB)
+    cover = cover_facts(mask, {0: "land", 1: "water", 2: "urban"}, VOCAB)
     truth = {"land": 32.5, "water": 60.0, "urban": 7.5}
     for text in _texts(cover, n=40):
         for name, pct in re.findall(r"(water|land|urban area|built-up area)[^%]*?(\d+)%", text):
@@ -119,4 +121,4 @@ def test_shore_band_grows_like_scipy_dilation(steps: int) -> None:
     rng = np.random.default_rng(steps)
     region = rng.random((37, 53)) < 0.02
     region[0, :3] = region[-1, -1] = True  # touching the borders
-    assert (sa2c._grow(region, steps) == binary_dilation(region, iterations=steps)).all()
+    assert (facts_cover._grow(region, steps) == binary_dilation(region, iterations=steps)).all()

@@ -57,3 +57,31 @@ def test_sargeo_narrate_on_synthetic_scenes(
     assert len(dialogues) == 4 and all(
         d["conversations"][0]["value"].startswith("<image>") for d in dialogues
     )
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31))
+def test_nothing_present_is_said_to_be_absent(seed: int) -> None:
+    """Every class the narrator may deny has no box and no mask pixel in the scene."""
+    import numpy as np
+    import rasterio
+
+    narrator = Narrator()
+    with tempfile.TemporaryDirectory() as tmp:
+        (sample,) = _scenes(Path(tmp) / "s", 1, seed)
+        facts, cover = narrator.facts(sample)
+        assert cover is not None
+        with rasterio.open(sample.mask) as src:
+            values = set(np.unique(src.read(1)).tolist())
+    vocab = narrator.vocab
+    shown = {
+        vocab.surface(name) or vocab.object_class(name).key
+        for value, name in sample.mask_classes.items()
+        if value in values
+    }
+    boxed = {vocab.object_class(b.cls).key for b in sample.boxes}
+    assert not set(facts.absent) & (shown | boxed), (facts.absent, shown, boxed)
+    assert not set(cover.absent) & shown, (cover.absent, shown)
+    # and a class outside the world's table (a building, a vehicle) is never denied
+    table = {vocab.surface(n) or vocab.object_class(n).key for n in sample.mask_classes.values()}
+    assert set(facts.absent) <= table and set(cover.absent) <= table

@@ -1,7 +1,9 @@
 """Ground-truth facts of a sample's objects: what every caption and answer is derived from.
 
 One pass over a sample's boxes gives, per object, its class, 3x3 grid cell, length and size word,
-heading and type; per class, the count and the arrangement (clustered, in a line, moored along a pier).
+heading and type; per class, the count and the arrangement (clustered, in a line, moored along a pier);
+and the classes known to be absent, which only a dataset's own labels can tell (HRSID annotates ships,
+so an HRSID image without boxes has no ships, while its harbours are simply not annotated).
 Captions, question-answer pairs and the contradiction filter all read these facts, so they agree.
 """
 
@@ -80,12 +82,17 @@ class GroupFact:
 
 @dataclass(frozen=True, slots=True)
 class SceneFacts:
-    """The facts of one sample: its frame and its class groups, largest count first."""
+    """The facts of one sample: its frame, its class groups (largest count first) and what is absent."""
 
     sample: Sample
     frame: Frame
     groups: tuple[GroupFact, ...]
     has_pier: bool
+    labelled: frozenset[str] | None = None
+    """Object classes the dataset annotates, as vocabulary keys; None: every class (synthetic)."""
+    absent: tuple[str, ...] = ()
+    """Labelled classes known not to be in the image (no box, no pier pixels), sorted; empty when
+    the sample's objects are unknown."""
 
     def group(self, cls: str) -> GroupFact | None:
         """The group of a canonical class key, if present."""
@@ -270,19 +277,33 @@ def objects_known(sample: Sample) -> bool:
     return not (sample.mask or sample.optical or sample.optical_caption)
 
 
+def labelled_objects(sample: Sample, vocab: Vocab) -> frozenset[str] | None:
+    """The vocabulary's object classes among the sample's labels (None: every class is labelled).
+
+    A label the vocabulary does not know as an object (a mask's ``water``) is left out.
+    """
+    if sample.labels is None:
+        return None
+    objects = vocab.classes["objects"]
+    keys = (vocab.object_class(name).key for name in sample.labels)
+    return frozenset(key for key in keys if key in objects)
+
+
 def scene_facts(
-    sample: Sample, vocab: Vocab, frame: Frame | None = None, pier_pixels: bool = False
+    sample: Sample, vocab: Vocab, frame: Frame | None = None, in_mask: frozenset[str] = frozenset()
 ) -> SceneFacts:
     """All object facts of a sample, grouped by class (largest group first).
 
-    ``pier_pixels`` says the sample's mask shows a pier (moored ships are then 'along a pier').
+    ``in_mask`` holds the classes the sample's mask shows (a pier: moored ships are then 'along a
+    pier'), or may show where it was not read: a harbour drawn in a mask is there without any box, so
+    it is never absent.
     """
     frame = frame or frame_for(sample)
     by_class: dict[str, list[ObjectFact]] = {}
     for box in sample.boxes:
         fact = object_fact(box, sample, frame, vocab)
         by_class.setdefault(fact.cls, []).append(fact)
-    has_pier = "pier" in by_class or pier_pixels
+    has_pier = "pier" in by_class or "pier" in in_mask
     diag = math.hypot(sample.width, sample.height)
     groups = tuple(
         GroupFact(
@@ -292,4 +313,9 @@ def scene_facts(
         )
         for cls, objs in sorted(by_class.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     )
-    return SceneFacts(sample, frame, groups, has_pier)
+    labelled = labelled_objects(sample, vocab)
+    absent: tuple[str, ...] = ()
+    if objects_known(sample):
+        known = vocab.classes["objects"] if labelled is None else labelled
+        absent = tuple(k for k in sorted(known) if k not in by_class and k not in in_mask)
+    return SceneFacts(sample, frame, groups, has_pier, labelled, absent)
