@@ -18,6 +18,7 @@ import json
 import random
 import shutil
 import time
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from rasterio.errors import NotGeoreferencedWarning
 from tqdm import tqdm
 
 from sargeo.atomic import atomic_dir, check_not_an_input, check_output_dir
@@ -55,7 +57,7 @@ class CorpusResult:
 
     def summary(self) -> str:
         """A few lines for the terminal."""
-        spacing = ", ".join(f"{k} m: {v}" for k, v in sorted(self.coverage["spacing_m"].items()))
+        spacing = ", ".join(f"{k}: {v}" for k, v in sorted(self.coverage["spacing"].items()))
         renders = ", ".join(f"{k}: {v}" for k, v in sorted(self.coverage["render"].items()))
         splits = ", ".join(f"{k} {v}" for k, v in self.coverage["splits"].items())
         return "\n".join(
@@ -97,7 +99,9 @@ def build_corpus(
     start = time.perf_counter()
     with atomic_dir(out, inputs=inputs, overwrite=overwrite) as tmp:
         work = tmp / ".scenes"
-        groups = _user_groups(inputs, recipe) if inputs else _synthetic_groups(recipe, work, progress)
+        groups = (
+            _user_groups(inputs, recipe) if inputs else _synthetic_groups(recipe, work, progress)
+        )
         tiles = _cut_all(groups, tmp, recipe, workers, progress)
         shutil.rmtree(work, ignore_errors=True)
         if not tiles:
@@ -125,7 +129,11 @@ def build_corpus(
             _write_optical_pairs(tiles, splits, tmp)
         _relativise(tmp)
         coverage = _coverage(tiles, groups, splits)
-        manifest = {"recipe": asdict(recipe), "coverage": coverage, "inputs": [str(p) for p in inputs]}
+        manifest = {
+            "recipe": asdict(recipe),
+            "coverage": coverage,
+            "inputs": [str(p) for p in inputs],
+        }
         (tmp / "corpus.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     seconds = time.perf_counter() - start
     return CorpusResult(out, len(tiles), int(text.card["captions"]), seconds, coverage)
@@ -173,12 +181,17 @@ def _cut_all(
         group, sample = job
         rng = random.Random(f"{recipe.narrator.seed}:{sample.id}")
         target = CutTarget(root, group.render, group.rule, rng)
-        tiles = [replace(t, metadata={**t.metadata, "render": group.render, "group": group.name}) for t in cut_sample(sample, target)]
+        tiles = [
+            replace(t, metadata={**t.metadata, "render": group.render, "group": group.name})
+            for t in cut_sample(sample, target)
+        ]
         bar.update(1)
         return tiles
 
     try:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            # images without a georeference are cut in pixel coordinates, as the user chose
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
             return [t for part in pool.map(cut, jobs) for t in part]
     finally:
         bar.close()
@@ -212,12 +225,15 @@ def _relativise(root: Path) -> None:
 def _coverage(tiles: list[Sample], groups: list[_Group], splits: dict[str, str]) -> dict[str, Any]:
     """What the corpus covers: tiles per group, spacing, rendering, split and class."""
     spacing = Counter(
-        f"{round(t.tile.pixel_spacing[0], 1):g}" if t.tile else "unknown" for t in tiles
+        f"{round(t.tile.pixel_spacing[0], 1):g} m" if t.tile and t.tile.crs else "unknown"
+        for t in tiles
     )
     classes = Counter(b.cls for t in tiles for b in t.boxes)
     return {
-        "groups": {g.name: sum(1 for t in tiles if t.metadata.get("group") == g.name) for g in groups},
-        "spacing_m": dict(spacing),
+        "groups": {
+            g.name: sum(1 for t in tiles if t.metadata.get("group") == g.name) for g in groups
+        },
+        "spacing": dict(spacing),
         "render": dict(Counter(str(t.metadata.get("render")) for t in tiles)),
         "splits": {s: sum(1 for t in tiles if splits.get(t.scene) == s) for s in SPLITS},
         "objects": dict(classes),

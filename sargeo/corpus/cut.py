@@ -9,6 +9,7 @@ time, so memory does not grow with the scene.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -30,6 +31,9 @@ from sargeo.runtime import preprocess
 from sargeo.runtime.grid import Window, tile_windows, window_bounds, window_transform
 from sargeo.synth.optical_caption import optical_captions
 from sargeo.synth.sensors import amplitude_u8, load_presets
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+"""Characters a tile's file name may not carry over from its sample id (folders, spaces)."""
 
 LAYOUT_FEATURES = {
     "rivers": "river",
@@ -80,11 +84,22 @@ def clip_boxes(boxes: list[Box], window: Window, min_inside: float) -> list[Box]
 
 
 def cut_sample(sample: Sample, target: CutTarget) -> Iterator[Sample]:
-    """Tile samples of ``sample`` (skipped tiles are mostly nodata, or empty and not drawn)."""
+    """Tile samples of ``sample`` (skipped tiles are mostly nodata, or empty and not drawn).
+
+    Images without a georeference (HRSID's JPEG chips) are cut in pixel coordinates; the caller
+    silences rasterio's NotGeoreferencedWarning for them (warning filters are process-wide).
+    """
+    with rasterio.Env():  # GDAL's messages go to rasterio's logger in this thread too
+        yield from _cut(sample, target)
+
+
+def _cut(sample: Sample, target: CutTarget) -> Iterator[Sample]:
     source = open_source([Path(sample.image)], allow_pixel_coords=True)
     grid = source.grid
     rule = target.rule
-    windows = [w for row in tile_windows(grid.width, grid.height, rule.size, rule.overlap) for w in row]
+    windows = [
+        w for row in tile_windows(grid.width, grid.height, rule.size, rule.overlap) for w in row
+    ]
     with ExitStack() as stack:
         reader = stack.enter_context(source.open_reader())
         mask = stack.enter_context(rasterio.open(sample.mask)) if sample.mask else None
@@ -97,7 +112,7 @@ def cut_sample(sample: Sample, target: CutTarget) -> Iterator[Sample]:
             invalid = np.ma.getmaskarray(pixels).any(axis=0)
             if invalid.mean() > rule.max_nodata or invalid.all():
                 continue
-            name = f"{sample.id}_r{window.row:05d}_c{window.col:05d}"
+            name = f"{_SAFE.sub('_', sample.id)}_r{window.row:05d}_c{window.col:05d}"
             chip, units = _write_chip(target, name, pixels, source, window)
             tile = _tile(source, sample, name, window, chip, units, 1.0 - float(invalid.mean()))
             out = replace(
@@ -113,10 +128,16 @@ def cut_sample(sample: Sample, target: CutTarget) -> Iterator[Sample]:
             mask_pixels = None
             if mask is not None:
                 mask_pixels = _read(mask, window, sample.mask or "")[0]
-                out.mask = str(_write_tif(target.folder("masks") / f"{name}.tif", mask_pixels[None], source, window))
+                out.mask = str(
+                    _write_tif(
+                        target.folder("masks") / f"{name}.tif", mask_pixels[None], source, window
+                    )
+                )
             if optical is not None:
                 rgb = _read(optical, window, sample.optical or "")
-                out.optical = str(_write_tif(target.folder("optical") / f"{name}.tif", rgb, source, window))
+                out.optical = str(
+                    _write_tif(target.folder("optical") / f"{name}.tif", rgb, source, window)
+                )
                 out.optical_caption = None
                 if sample.metadata.get("synthetic") and mask_pixels is not None:
                     captions = _optical_captions(sample, boxes, mask_pixels, name)
@@ -135,7 +156,13 @@ def _tile_metadata(sample: Sample, window: Window) -> dict[str, Any]:
 
 
 def _tile(
-    source: RasterSource, sample: Sample, name: str, window: Window, chip: Path, units: str, valid: float
+    source: RasterSource,
+    sample: Sample,
+    name: str,
+    window: Window,
+    chip: Path,
+    units: str,
+    valid: float,
 ) -> Tile:
     grid = source.grid
     return Tile(

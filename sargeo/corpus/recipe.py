@@ -99,7 +99,9 @@ class CorpusRecipe:
 
     def check(self) -> None:
         """Refuse values that cannot work, naming the recipe key."""
-        rules = [("tile", self.tile)] + [(f"synthetic.{m.name}.tile", m.tile) for m in self.synthetic]
+        rules = [("tile", self.tile)] + [
+            (f"synthetic.{m.name}.tile", m.tile) for m in self.synthetic
+        ]
         for where, rule in rules:
             if rule.size < 16:
                 raise OptionError(f"{where}.size", f"must be at least 16 px, got {rule.size}")
@@ -109,7 +111,9 @@ class CorpusRecipe:
                 value = getattr(rule, name)
                 if not 0.0 <= value <= 1.0:
                     raise OptionError(f"{where}.{name}", f"must be in [0, 1], got {value}")
-        renders = [("render", self.render)] + [(f"synthetic.{m.name}.render", m.render) for m in self.synthetic]
+        renders = [("render", self.render)] + [
+            (f"synthetic.{m.name}.render", m.render) for m in self.synthetic
+        ]
         for where, render in renders:
             if render not in RENDERS:
                 raise OptionError(where, f"must be one of {', '.join(RENDERS)}, got {render!r}")
@@ -118,9 +122,13 @@ class CorpusRecipe:
             raise OptionError("synthetic", "mix names must be unique")
         for mix in self.synthetic:
             if mix.scenes < 1:
-                raise OptionError(f"synthetic.{mix.name}.scenes", f"must be at least 1, got {mix.scenes}")
+                raise OptionError(
+                    f"synthetic.{mix.name}.scenes", f"must be at least 1, got {mix.scenes}"
+                )
         if self.narrator.per_image < 1:
-            raise OptionError("narrator.per_image", f"must be at least 1, got {self.narrator.per_image}")
+            raise OptionError(
+                "narrator.per_image", f"must be at least 1, got {self.narrator.per_image}"
+            )
 
 
 def _build(cls: type[Any], data: Any, where: str) -> Any:
