@@ -112,6 +112,8 @@ def _run_synth(args: argparse.Namespace) -> int:
         block=args.block,
         backscatter=Path(args.backscatter) if args.backscatter else None,
         workers=args.workers,
+        sensor=args.sensor,
+        render=args.render,
     )
     result = generate(
         Path(args.output),
@@ -119,6 +121,22 @@ def _run_synth(args: argparse.Namespace) -> int:
         options,
         overwrite=args.overwrite,
         progress=not args.quiet,
+    )
+    print(result.summary())
+    return 0
+
+
+def _run_corpus_build(args: argparse.Namespace) -> int:
+    from sargeo.corpus.build import build_corpus
+    from sargeo.corpus.recipe import load_recipe
+
+    result = build_corpus(
+        args.data,
+        args.output,
+        load_recipe(args.recipe),
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+        workers=args.workers,
     )
     print(result.summary())
     return 0
@@ -251,7 +269,27 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scenes", type=int, default=1, metavar="N", help="number of scenes")
     p.add_argument("--size", type=int, default=1024, metavar="PX", help="scene side in pixels")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed")
-    p.add_argument("--spacing", type=float, default=10.0, metavar="M", help="pixel spacing (m)")
+    p.add_argument(
+        "--spacing",
+        type=float,
+        default=None,
+        metavar="M",
+        help="pixel spacing (m; default: the sensor's, 10 without --sensor)",
+    )
+    p.add_argument(
+        "--sensor",
+        default=None,
+        metavar="NAME",
+        help="imaging preset of sargeo/synth/sensors.json, e.g. terrasar-x-stripmap (spacing, "
+        "resolution, looks, incidence; default: the Sentinel-1 IW backscatter table)",
+    )
+    p.add_argument(
+        "--render",
+        default="float",
+        metavar="NAME",
+        help="rendering of sargeo/synth/sensors.json: float (sigma0 only) or hrsid (also an "
+        "8-bit JPEG amplitude image, sar_8bit.tif)",
+    )
     p.add_argument("--units", choices=SAR_UNITS, default="dB", help="sigma0 units of sar.tif")
     p.add_argument(
         "--looks", type=float, default=None, metavar="L", help="speckle looks (default: table, 4.4)"
@@ -265,6 +303,26 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_run_synth)
+
+
+def _add_corpus(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("corpus", help="training corpora: annotated scenes cut into narrated tiles")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    b = actions.add_parser("build", help="cut annotated scenes into tiles and narrate them")
+    b.add_argument(
+        "data",
+        nargs="*",
+        metavar="DATA",
+        help="annotated datasets (any format sargeo.datasets reads); none: the synthetic corpus",
+    )
+    b.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    b.add_argument(
+        "--recipe", default=None, metavar="FILE", help="corpus recipe (default: the built-in one)"
+    )
+    b.add_argument("--workers", type=int, default=2, help="scenes cut in parallel threads")
+    b.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(handler=_run_corpus_build, flags=_flags(b))
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
@@ -285,6 +343,7 @@ CONTRACT: list[tuple[str, str]] = [
     ("synth", "synthetic SAR scenes with ground truth"),
     ("tile", "cut rasters into tiles"),
     ("narrate", "SAR-Narrator captions and QA pairs"),
+    ("corpus", "training corpora: annotated scenes cut into narrated tiles"),
     ("train", "train SAR-RS-CLIP, SAR-RS-CoCa or SAR-GPT"),
     ("eval", "retrieval, captioning and VQA metrics"),
     ("export", "export a model to an ONNX bundle"),
@@ -299,6 +358,7 @@ BUILDERS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "synth": _add_synth,
     "tile": _add_tile,
     "narrate": _add_narrate,
+    "corpus": _add_corpus,
     "demo": _add_demo,
 }
 

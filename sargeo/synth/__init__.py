@@ -40,10 +40,15 @@ Output folder layout (stable: ``sargeo.datasets.synthetic`` reads it)::
                               attributes (the COCO attributes as JSON), one column per class-specific
                               attribute (text, or a number with NaN where absent; booleans as 0/1),
                               and lon/lat of the centroid (EPSG:4326).
+        sar_8bit.tif          only with --render hrsid (an ``amplitude_u8`` rendering of sensors.json):
+                              VV as 8-bit amplitude with a fixed linear stretch (saturation_db maps to
+                              255), JPEG-compressed, three identical bands, as HRSID's images; the
+                              stretch is in scene.json "render".
         scene.json            scene parameters: id, seed, size, pixel_spacing, crs (EPSG:326xx/327xx),
                               transform (a, b, c, d, e, f), bounds, centre_lonlat, units,
                               polarisations, looks, k_texture, incidence (near, far, reference), pass,
-                              look_side, acquisition_start_time, sensor, speckle,
+                              look_side, acquisition_start_time, sensor, sensor_preset,
+                              resolution_m, render (name, kind, stretch), speckle,
                               backscatter_sha256, classes (value -> name), class_pixels (value ->
                               count), object_counts, layout_counts (rivers, harbours...), files,
                               optical_captions (list of one or two captions of optical.tif in the
@@ -68,6 +73,9 @@ SCENE_FILES: dict[str, str] = {
     "scene": "scene.json",
 }
 """File name of each output of a scene folder."""
+
+DISPLAY_FILE = "sar_8bit.tif"
+"""The 8-bit amplitude rendering of a scene (only with an ``amplitude_u8`` rendering, ``--render``)."""
 
 MANIFEST = "synth.json"
 """Name of the run manifest at the top of the output folder."""

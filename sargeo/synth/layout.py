@@ -113,17 +113,34 @@ def stratified_count(rate: float, amount: float, rng: np.random.Generator) -> in
     return math.floor(rate * amount + rng.uniform())
 
 
+def capped_uniform(rng: np.random.Generator, low: float, high: float, cap: float) -> float:
+    """Uniform in [low, high] with both ends capped at ``cap``, so a small scene draws small features.
+
+    Where ``cap >= high`` it is ``rng.uniform(low, high)`` (one draw, the same value).
+    """
+    return float(rng.uniform(min(low, cap), min(high, cap)))
+
+
 def _heading(dx: float, dy: float) -> float:
     """Heading (deg clockwise from north) of a vector."""
     return math.degrees(math.atan2(dx, dy)) % 360.0
+
+
+UTM_EASTING_M = (200_000.0, 800_000.0)
+"""Eastings a scene lies between: the width of a UTM zone at mid latitudes."""
+UTM_NORTHING_M = (3_900_000.0, 6_600_000.0)
+"""Northings a scene lies between (35-59 deg N)."""
+MAX_EXTENT_M = UTM_EASTING_M[1] - UTM_EASTING_M[0]
+"""Largest scene side (m): one UTM zone wide."""
 
 
 def make_grid(rng: np.random.Generator, size: int, spacing: float) -> Grid:
     """A grid in a northern UTM zone (29N-37N: Europe and the Mediterranean), snapped to the spacing."""
     zone = int(rng.integers(29, 38))
     extent = size * spacing
-    west = rng.uniform(200_000.0, max(200_000.0, 800_000.0 - extent))
-    north = rng.uniform(3_900_000.0 + extent, 6_600_000.0)
+    (e0, e1), (n0, n1) = UTM_EASTING_M, UTM_NORTHING_M
+    west = rng.uniform(e0, max(e0, e1 - extent))
+    north = rng.uniform(min(n0 + extent, n1), n1)
     return Grid(
         size=size,
         spacing=spacing,
@@ -394,7 +411,7 @@ def make_layout(
         for _ in range(stratified_count(1 / 1500.0, sea.area / 1e6, rng)):
             p = _point_in(rng, grid, sea)
             if p is not None and sea.boundary.distance(p) > 1000.0:
-                r = rng.uniform(150.0, min(1500.0, 0.1 * grid.extent_m))
+                r = capped_uniform(rng, 150.0, 1500.0, 0.1 * grid.extent_m)
                 sea = sea.difference(shapes.blob(p.x, p.y, r, rng, 0.35))
     land = scene.difference(sea)
     coast = sea.boundary.intersection(scene.buffer(-grid.spacing)) if not sea.is_empty else EMPTY
@@ -405,7 +422,8 @@ def make_layout(
         p = _point_in(rng, grid, land)
         if p is None:
             continue
-        lake = shapes.blob(p.x, p.y, rng.uniform(150.0, min(1200.0, grid.extent_m / 8)), rng, 0.4)
+        r = capped_uniform(rng, 150.0, 1200.0, grid.extent_m / 8)
+        lake = shapes.blob(p.x, p.y, r, rng, 0.4)
         if lake.buffer(200.0).disjoint(sea) and all(lake.disjoint(o) for o in lakes):
             lakes.append(lake)
     water = shapely.union_all([water, *lakes])
@@ -426,7 +444,7 @@ def make_layout(
     for _ in range(stratified_count(1 / 60.0, dry.area / 1e6, rng)):
         p = _point_in(rng, grid, dry)
         if p is not None:
-            r = rng.uniform(400.0, min(2500.0, grid.extent_m / 5))
+            r = capped_uniform(rng, 400.0, 2500.0, grid.extent_m / 5)
             urban.append(shapes.blob(p.x, p.y, r, rng, 0.3))
     taken = shapely.union_all([water, *urban, *(h.zone for h in harbours)])
     shapely.prepare(taken)

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sargeo.runtime.preprocess import DEFAULT_CLIP_DB
+from sargeo.synth.sensors import amplitude_u8
 
 Array = npt.NDArray[np.floating]
 BoolArray = npt.NDArray[np.bool_]
@@ -280,14 +281,8 @@ def chip_contrast(intensity: npt.ArrayLike) -> Contrast:
 def to_display_uint8(
     sigma0: npt.ArrayLike, saturation_db: float = DISPLAY_SATURATION_DB
 ) -> npt.NDArray[np.uint8]:
-    """Render linear sigma0 as an 8-bit amplitude display with a fixed gain (HRSID-like JPG pixels).
-
-    Amplitude (sqrt of power) is scaled so that ``saturation_db`` maps to 255; brighter pixels saturate.
-    The gain is fixed, never fitted to the image, so a dark scene stays dark.
-    """
-    power = np.nan_to_num(np.asarray(sigma0, dtype=np.float64), nan=0.0)
-    amp = np.sqrt(np.clip(power, 0.0, None) / 10.0 ** (saturation_db / 10.0))
-    return np.clip(np.rint(255.0 * amp), 0, 255).astype(np.uint8)
+    """Linear sigma0 as an 8-bit amplitude display with a fixed gain (`sargeo.synth.sensors`)."""
+    return amplitude_u8(sigma0, saturation_db)
 
 
 def display_intensity(pixels: npt.ArrayLike) -> Array:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +22,23 @@ from sargeo import __version__
 from sargeo.atomic import atomic_dir, check_not_an_input, check_output_dir
 from sargeo.errors import OptionError
 from sargeo.records import Window
-from sargeo.synth import FORMAT_VERSION, MANIFEST, SAR_UNITS, SCENE_FILES, scene_dirname
+from sargeo.runtime.preprocess import to_linear_power
+from sargeo.synth import (
+    DISPLAY_FILE,
+    FORMAT_VERSION,
+    MANIFEST,
+    SAR_UNITS,
+    SCENE_FILES,
+    scene_dirname,
+)
 from sargeo.synth.grid import Grid
 from sargeo.synth.landcover import Block, Rasteriser
-from sargeo.synth.layout import Layout, make_grid, make_layout
+from sargeo.synth.layout import MAX_EXTENT_M, Layout, make_grid, make_layout
 from sargeo.synth.objects import SceneObject, place_objects
 from sargeo.synth.optical import Optical
 from sargeo.synth.optical_caption import optical_captions
 from sargeo.synth.physics import Radar, RadarOptions
+from sargeo.synth.sensors import Presets, Render, amplitude_u8, load_presets
 from sargeo.synth.tables import (
     BACKSCATTER_PATH,
     Backscatter,
@@ -44,12 +53,21 @@ MAX_SIZE = 32768
 SENSOR = "sargeo.synth C-band SAR (Sentinel-1 IW GRD-like, simulated)"
 
 
+DEFAULT_SPACING = 10.0
+"""Pixel spacing (m) without a sensor preset: the backscatter table's Sentinel-1 IW GRDH."""
+
+
 @dataclass(frozen=True)
 class SynthOptions:
-    """What to generate. ``looks`` None takes the table's value (Sentinel-1 GRD: 4.4)."""
+    """What to generate.
+
+    ``spacing`` None takes the sensor's spacing (10 m without one); ``looks`` None the sensor's or
+    the table's looks (Sentinel-1 GRD: 4.4). ``sensor`` names a preset of ``sensors.json`` (None:
+    the backscatter table as it is); ``render`` a rendering of it (``float``: sigma0 only).
+    """
 
     size: int = 1024
-    spacing: float = 10.0
+    spacing: float | None = None
     seed: int = 0
     units: str = "dB"
     looks: float | None = None
@@ -58,16 +76,47 @@ class SynthOptions:
     block: int = 1024
     backscatter: Path | None = None
     workers: int = 2
+    sensor: str | None = None
+    render: str = "float"
+
+
+def resolve_options(options: SynthOptions, presets: Presets | None = None) -> SynthOptions:
+    """``options`` with the spacing filled in from the sensor (unknown names: OptionError)."""
+    presets = presets or load_presets()
+    presets.render(options.render)
+    if options.sensor is None:
+        sensor_spacing = DEFAULT_SPACING
+    else:
+        sensor_spacing = presets.sensor(options.sensor).spacing_m
+    if options.spacing is None:
+        return replace(options, spacing=sensor_spacing)
+    return options
+
+
+def check_looks(options: SynthOptions, model: Backscatter) -> None:
+    """Refuse more looks than the table allows (``max_looks``): speckle costs a field per look."""
+    if options.looks is not None and options.looks > model.max_looks:
+        raise OptionError(
+            "looks",
+            f"must be at most {model.max_looks:g} (max_looks of the table), got {options.looks:g}",
+        )
 
 
 def check_options(options: SynthOptions) -> None:
-    """Refuse impossible options with a one-line message."""
+    """Refuse impossible options with a one-line message (``options`` resolved)."""
+    spacing = options.spacing if options.spacing is not None else DEFAULT_SPACING
     if not MIN_SIZE <= options.size <= MAX_SIZE:
         raise OptionError(
             "size", f"must be between {MIN_SIZE} and {MAX_SIZE} px, got {options.size}"
         )
-    if not 0.1 <= options.spacing <= 1000:
-        raise OptionError("spacing", f"must be between 0.1 and 1000 m, got {options.spacing}")
+    if not 0.1 <= spacing <= 1000:
+        raise OptionError("spacing", f"must be between 0.1 and 1000 m, got {spacing}")
+    if options.size * spacing > MAX_EXTENT_M:
+        raise OptionError(
+            "spacing",
+            f"makes a scene {options.size * spacing / 1000:g} km across at "
+            f"{options.size} px; at most {MAX_EXTENT_M / 1000:g} km (one UTM zone) fits",
+        )
     if options.units not in SAR_UNITS:
         raise OptionError(
             "units", f"must be {' or '.join(map(repr, SAR_UNITS))}, got {options.units!r}"
@@ -96,11 +145,22 @@ class Scene:
     classes: ClassTable
     model: Backscatter
     options: SynthOptions
+    render: Render
+    sensor_label: str
 
     @property
     def grid(self) -> Grid:
         """The scene's pixel grid."""
         return self.layout.grid
+
+
+def load_model(options: SynthOptions, classes: ClassTable, presets: Presets) -> Backscatter:
+    """The backscatter table of ``options`` imaged by its sensor; refuses too many looks."""
+    model = load_backscatter(options.backscatter or BACKSCATTER_PATH, classes)
+    if options.sensor is not None:
+        model = presets.sensor(options.sensor).apply(model)
+    check_looks(options, model)
+    return model
 
 
 def build_scene(
@@ -110,11 +170,14 @@ def build_scene(
     model: Backscatter | None = None,
 ) -> Scene:
     """Draw scene ``index`` of ``options.seed``: grid, layout, objects and the renderers."""
+    presets = load_presets()
+    options = resolve_options(options, presets)
     check_options(options)
     classes = classes or load_classes()
-    model = model or load_backscatter(options.backscatter or BACKSCATTER_PATH, classes)
+    model = model or load_model(options, classes, presets)
+    check_looks(options, model)
     rng = np.random.default_rng(np.random.SeedSequence([options.seed, index]))
-    grid = make_grid(rng, options.size, options.spacing)
+    grid = make_grid(rng, options.size, options.spacing or DEFAULT_SPACING)
     layout = make_layout(rng, grid, model, classes)
     objects = place_objects(layout, rng, model)
     radar_options = RadarOptions(
@@ -138,18 +201,28 @@ def build_scene(
         classes=classes,
         model=model,
         options=options,
+        render=presets.render(options.render),
+        sensor_label=SENSOR if options.sensor is None else presets.sensor(options.sensor).label,
     )
 
 
-def render_block(
-    scene: Scene, window: Window
-) -> tuple[Block, npt.NDArray[np.float32], npt.NDArray[np.uint8]]:
-    """One block: its fields (with the mask), SAR (2, h, w) and RGB (3, h, w)."""
+Rendered = tuple[
+    Block, npt.NDArray[np.float32], npt.NDArray[np.uint8], npt.NDArray[np.uint8] | None
+]
+
+
+def render_block(scene: Scene, window: Window) -> Rendered:
+    """One block: its fields (with the mask), SAR (2, h, w), RGB (3, h, w) and the 8-bit VV
+    amplitude (h, w) of an ``amplitude_u8`` rendering (else None)."""
     block = scene.rasteriser.block(
         window, scene.layout.acquisition.look_sign, scene.model.cardinal_exponent
     )
     vv, vh = scene.radar.sigma0(block)
-    return block, np.stack([vv, vh]), scene.optical.render(block)
+    display = None
+    if scene.render.eight_bit:
+        linear = vv if scene.options.units == "linear" else to_linear_power(vv, "dB")
+        display = amplitude_u8(linear, scene.render.saturation_db)
+    return block, np.stack([vv, vh]), scene.optical.render(block), display
 
 
 def _sar_tags(scene: Scene) -> dict[str, str]:
@@ -162,7 +235,7 @@ def _sar_tags(scene: Scene) -> dict[str, str]:
         "PASS": acq.pass_direction,
         "LOOK_SIDE": "right",
         "LOOKS": f"{scene.radar.options.looks:g}",
-        "SENSOR": SENSOR,
+        "SENSOR": scene.sensor_label,
         "POLARISATIONS": "VV,VH",
         "SCENE_ID": scene.id,
         "SEED": str(scene.options.seed),
@@ -201,13 +274,16 @@ def scene_parameters(scene: Scene, class_pixels: dict[int, int]) -> dict[str, An
         "pass": acq.pass_direction,
         "look_side": "right",
         "acquisition_start_time": acq.start_time.isoformat(),
-        "sensor": SENSOR,
+        "sensor": scene.sensor_label,
+        "sensor_preset": scene.options.sensor,
+        "resolution_m": scene.model.resolution_m,
+        "render": scene.render.record(),
         "backscatter_sha256": scene.model.sha256,
         "classes": {str(k): v for k, v in scene.classes.names.items()},
         "class_pixels": {str(k): v for k, v in sorted(class_pixels.items())},
         "object_counts": dict(sorted(Counter(o.cls for o in scene.objects).items())),
         "layout_counts": scene.layout.counts,
-        "files": dict(SCENE_FILES),
+        "files": dict(SCENE_FILES, **({"display": DISPLAY_FILE} if scene.render.eight_bit else {})),
         "generator": f"sargeo {__version__}",
     }
 
@@ -217,10 +293,10 @@ def write_scene(scene: Scene, folder: Path, bar: tqdm | None = None) -> dict[str
     grid = scene.grid
     counts = np.zeros(256, np.int64)
     with (
-        open_rasters(folder, grid, _sar_tags(scene), scene.classes) as rasters,
+        open_rasters(folder, grid, _sar_tags(scene), scene.classes, scene.render) as rasters,
         ThreadPoolExecutor(max_workers=scene.options.workers) as pool,
     ):
-        pending: deque[Future[tuple[Block, Any, Any]]] = deque()
+        pending: deque[Future[Rendered]] = deque()
         windows = iter(grid.blocks(scene.options.block))
         while True:
             # at most workers + 1 blocks in flight: memory stays bounded, writes stay in order
@@ -231,8 +307,8 @@ def write_scene(scene: Scene, folder: Path, bar: tqdm | None = None) -> dict[str
                 pending.append(pool.submit(render_block, scene, window))
             if not pending:
                 break
-            block, sar, rgb = pending.popleft().result()
-            rasters.write(block.window, sar, rgb, block.mask)
+            block, sar, rgb, display = pending.popleft().result()
+            rasters.write(block.window, sar, rgb, block.mask, display)
             counts += np.bincount(block.mask.ravel(), minlength=256)
             if bar is not None:
                 bar.update(1)
@@ -270,6 +346,8 @@ def generate(
     progress: bool = True,
 ) -> SynthResult:
     """Generate ``scenes`` scenes into the folder ``output`` (written atomically)."""
+    presets = load_presets()
+    options = resolve_options(options, presets)
     check_options(options)
     if scenes < 1:
         raise OptionError("scenes", f"must be at least 1, got {scenes}")
@@ -277,8 +355,8 @@ def generate(
     check_not_an_input(output, inputs)
     check_output_dir(output, overwrite)
     classes = load_classes()
-    model = load_backscatter(options.backscatter or BACKSCATTER_PATH, classes)
-    per_scene = len(Grid(options.size, options.spacing, 0.0, 0.0, 32631).blocks(options.block))
+    model = load_model(options, classes, presets)
+    per_scene = len(Grid(options.size, DEFAULT_SPACING, 0.0, 0.0, 32631).blocks(options.block))
     result = SynthResult(output)
     with (
         atomic_dir(output, inputs=inputs, overwrite=overwrite) as tmp,

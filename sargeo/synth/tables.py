@@ -22,6 +22,8 @@ HERE = Path(__file__).resolve().parent
 CLASSES_PATH = HERE / "classes.json"
 BACKSCATTER_PATH = HERE / "backscatter.json"
 POLS: tuple[str, str] = ("VV", "VH")
+MAX_LOOKS_CEILING = 1000.0
+"""No table may allow more looks than this: each look is a complex noise field per block."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class Backscatter:
     incidence_range_deg: tuple[float, float]
     swath_km: float
     looks: float
+    max_looks: float
     nesz_db: float | None
     k_shape: float
     swell_db: float
@@ -152,7 +155,8 @@ class Backscatter:
         return out
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``; SargeoError naming the file when unreadable or not an object."""
     try:
         data = json.loads(path.read_text())
     except OSError as exc:
@@ -164,20 +168,20 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _num(d: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
+def num(d: dict[str, Any], key: str, where: str, default: float | None = None) -> float:
+    """``d[key]`` as a number; SargeoError naming ``where`` when it is missing or not a number."""
     value = d.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SargeoError(f"{where}: '{key}' must be a number, got {value!r}")
     return float(value)
 
 
-def _pair(d: dict[str, Any], key: str, where: str) -> tuple[float, float]:
+def pair(d: dict[str, Any], key: str, where: str) -> tuple[float, float]:
+    """``d[key]`` as a list of two numbers; SargeoError naming ``where`` otherwise."""
     value = d.get(key)
     if not (isinstance(value, list) and len(value) == 2):
         raise SargeoError(f"{where}: '{key}' must be a list of two numbers, got {value!r}")
-    return _num({"v": value[0]}, "v", f"{where}.{key}"), _num(
-        {"v": value[1]}, "v", f"{where}.{key}"
-    )
+    return num({"v": value[0]}, "v", f"{where}.{key}"), num({"v": value[1]}, "v", f"{where}.{key}")
 
 
 def _rgb(value: Any, where: str) -> tuple[int, int, int]:
@@ -189,11 +193,11 @@ def _rgb(value: Any, where: str) -> tuple[int, int, int]:
 
 def load_classes(path: Path = CLASSES_PATH) -> ClassTable:
     """Load and check the class table."""
-    data = _read_json(path)
+    data = read_json(path)
     infos: list[ClassInfo] = []
     for i, item in enumerate(data.get("classes", [])):
         where = f"{path}: classes[{i}]"
-        value = int(_num(item, "value", where))
+        value = int(num(item, "value", where))
         if not 1 <= value <= 255:
             raise SargeoError(f"{where}: value {value} outside 1..255")
         category = item.get("category_id")
@@ -203,7 +207,7 @@ def load_classes(path: Path = CLASSES_PATH) -> ClassTable:
                 name=str(item.get("name", "")),
                 kind=str(item.get("kind", "land")),
                 rgb=_rgb(item.get("rgb"), where),
-                texture=_num(item, "texture", where, 0.08),
+                texture=num(item, "texture", where, 0.08),
                 palette=tuple(_rgb(p, where) for p in item.get("palette", [])),
                 category_id=None if category is None else int(category),
                 supercategory=str(item.get("supercategory", "")),
@@ -218,7 +222,7 @@ def load_classes(path: Path = CLASSES_PATH) -> ClassTable:
 
 def load_backscatter(path: Path = BACKSCATTER_PATH, table: ClassTable | None = None) -> Backscatter:
     """Load and check the backscatter table; every class of ``table`` must have an entry."""
-    data = _read_json(path)
+    data = read_json(path)
     table = table or load_classes()
     where = str(path)
     classes: dict[str, ClassBackscatter] = {}
@@ -229,13 +233,13 @@ def load_backscatter(path: Path = BACKSCATTER_PATH, table: ClassTable | None = N
         e = entries[info.name]
         w = f"{path}: classes.{info.name}"
         classes[info.name] = ClassBackscatter(
-            mean_db=(_num(e, "vv_db", w), _num(e, "vh_db", w)),
-            slope_db_per_deg=(_num(e, "vv_slope", w, 0.0), _num(e, "vh_slope", w, 0.0)),
+            mean_db=(num(e, "vv_db", w), num(e, "vh_db", w)),
+            slope_db_per_deg=(num(e, "vv_slope", w, 0.0), num(e, "vh_slope", w, 0.0)),
             region=e.get("region"),
-            region_std_db=_num(e, "region_std_db", w, 0.0),
-            texture_std_db=_num(e, "texture_std_db", w, 0.0),
-            texture_cell_m=_num(e, "texture_cell_m", w, 100.0),
-            pixel_std_db=_num(e, "pixel_std_db", w, 0.0),
+            region_std_db=num(e, "region_std_db", w, 0.0),
+            texture_std_db=num(e, "texture_std_db", w, 0.0),
+            texture_cell_m=num(e, "texture_cell_m", w, 100.0),
+            pixel_std_db=num(e, "pixel_std_db", w, 0.0),
             k_texture=bool(e.get("k_texture", False)),
         )
     inc = data.get("incidence", {})
@@ -243,46 +247,53 @@ def load_backscatter(path: Path = BACKSCATTER_PATH, table: ClassTable | None = N
     db = data.get("double_bounce", {})
     pt = data.get("point_target", {})
     wk = data.get("wake", {})
-    looks = _num(data, "looks", where)
-    k_shape = _num(sea, "k_shape", f"{where}: sea_clutter")
+    looks = num(data, "looks", where)
+    max_looks = num(data, "max_looks", where)
+    k_shape = num(sea, "k_shape", f"{where}: sea_clutter")
     if looks <= 0 or k_shape <= 0:
         raise SargeoError(f"{path}: 'looks' and 'sea_clutter.k_shape' must be positive")
+    if not looks <= max_looks <= MAX_LOOKS_CEILING:
+        raise SargeoError(
+            f"{path}: 'max_looks' must lie between 'looks' and {MAX_LOOKS_CEILING:g}, "
+            f"got {max_looks:g}"
+        )
     nesz = data.get("nesz_db")
     return Backscatter(
         classes=classes,
-        reference_incidence_deg=_num(data, "reference_incidence_deg", where),
+        reference_incidence_deg=num(data, "reference_incidence_deg", where),
         incidence_range_deg=(
-            _num(inc, "near_min_deg", f"{where}: incidence"),
-            _num(inc, "far_max_deg", f"{where}: incidence"),
+            num(inc, "near_min_deg", f"{where}: incidence"),
+            num(inc, "far_max_deg", f"{where}: incidence"),
         ),
-        swath_km=_num(inc, "swath_km", f"{where}: incidence"),
+        swath_km=num(inc, "swath_km", f"{where}: incidence"),
         looks=looks,
-        nesz_db=None if nesz is None else _num(data, "nesz_db", where),
+        max_looks=max_looks,
+        nesz_db=None if nesz is None else num(data, "nesz_db", where),
         k_shape=k_shape,
-        swell_db=_num(sea, "swell_db", f"{where}: sea_clutter", 0.0),
-        swell_wavelength_m=_pair(sea, "swell_wavelength_m", f"{where}: sea_clutter"),
+        swell_db=num(sea, "swell_db", f"{where}: sea_clutter", 0.0),
+        swell_wavelength_m=pair(sea, "swell_wavelength_m", f"{where}: sea_clutter"),
         double_bounce_db=(
-            _num(db, "vv_db", f"{where}: double_bounce"),
-            _num(db, "vh_db", f"{where}: double_bounce"),
+            num(db, "vv_db", f"{where}: double_bounce"),
+            num(db, "vh_db", f"{where}: double_bounce"),
         ),
-        cardinal_exponent=_num(db, "cardinal_exponent", f"{where}: double_bounce"),
-        pslr_db=_num(pt, "pslr_db", f"{where}: point_target"),
-        resolution_m=_num(pt, "resolution_m", f"{where}: point_target"),
-        max_extent_px=int(_num(pt, "max_extent_px", f"{where}: point_target")),
+        cardinal_exponent=num(db, "cardinal_exponent", f"{where}: double_bounce"),
+        pslr_db=num(pt, "pslr_db", f"{where}: point_target"),
+        resolution_m=num(pt, "resolution_m", f"{where}: point_target"),
+        max_extent_px=int(num(pt, "max_extent_px", f"{where}: point_target")),
         point_targets={
             name: PointTarget(
-                db=(_num(v, "vv_db", f"{where}: point_target.{name}"), _num(v, "vh_db", name)),
-                min_length_m=_num(v, "min_length_m", f"{where}: point_target.{name}", 0.0),
+                db=(num(v, "vv_db", f"{where}: point_target.{name}"), num(v, "vh_db", name)),
+                min_length_m=num(v, "min_length_m", f"{where}: point_target.{name}", 0.0),
             )
             for name, v in pt.get("classes", {}).items()
         },
         wake=WakeModel(
-            probability=_num(wk, "probability", f"{where}: wake"),
-            turbulent_db=_num(wk, "turbulent_db", f"{where}: wake"),
-            kelvin_db=_num(wk, "kelvin_db", f"{where}: wake"),
-            kelvin_half_angle_deg=_num(wk, "kelvin_half_angle_deg", f"{where}: wake"),
-            kelvin_width_m=_num(wk, "kelvin_width_m", f"{where}: wake"),
-            length_ship_lengths=_pair(wk, "length_ship_lengths", f"{where}: wake"),
+            probability=num(wk, "probability", f"{where}: wake"),
+            turbulent_db=num(wk, "turbulent_db", f"{where}: wake"),
+            kelvin_db=num(wk, "kelvin_db", f"{where}: wake"),
+            kelvin_half_angle_deg=num(wk, "kelvin_half_angle_deg", f"{where}: wake"),
+            kelvin_width_m=num(wk, "kelvin_width_m", f"{where}: wake"),
+            length_ship_lengths=pair(wk, "length_ship_lengths", f"{where}: wake"),
         ),
         references=dict(data.get("references", {})),
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),

@@ -19,16 +19,19 @@ import numpy.typing as npt
 import rasterio
 
 from sargeo.records import Window
-from sargeo.synth import FORMAT_VERSION, SCENE_FILES
+from sargeo.synth import DISPLAY_FILE, FORMAT_VERSION, SCENE_FILES
 from sargeo.synth.grid import Grid
 from sargeo.synth.objects import SceneObject
+from sargeo.synth.sensors import Render
 from sargeo.synth.tables import ClassTable
 
 GDAL_CACHE_MB = 64
 TILE = 256
 
 
-def _profile(grid: Grid, count: int, dtype: str, compress: str | None) -> dict[str, Any]:
+def _profile(
+    grid: Grid, count: int, dtype: str, compress: str | None, predictor: bool = True
+) -> dict[str, Any]:
     profile: dict[str, Any] = {
         "driver": "GTiff",
         "width": grid.size,
@@ -42,17 +45,21 @@ def _profile(grid: Grid, count: int, dtype: str, compress: str | None) -> dict[s
     if grid.size >= TILE:
         profile.update(tiled=True, blockxsize=TILE, blockysize=TILE)
     if compress:
-        profile.update(compress=compress, predictor=2)
+        profile.update(compress=compress)
+    if compress and predictor:
+        profile.update(predictor=2)
     return profile
 
 
 class SceneRasters:
-    """The three open GeoTIFFs of a scene (SAR, optical, mask), written window by window."""
+    """The open GeoTIFFs of a scene (SAR, optical, mask, and the 8-bit rendering if any), written
+    window by window."""
 
-    def __init__(self, sar: Any, optical: Any, mask: Any) -> None:
+    def __init__(self, sar: Any, optical: Any, mask: Any, display: Any = None) -> None:
         self.sar = sar
         self.optical = optical
         self.mask = mask
+        self.display = display
 
     def write(
         self,
@@ -60,17 +67,37 @@ class SceneRasters:
         sar: npt.NDArray[np.float32],
         rgb: npt.NDArray[np.uint8],
         mask: npt.NDArray[np.uint8],
+        display: npt.NDArray[np.uint8] | None = None,
     ) -> None:
-        """Write one block: ``sar`` (2, h, w), ``rgb`` (3, h, w), ``mask`` (h, w)."""
+        """Write one block: ``sar`` (2, h, w), ``rgb`` (3, h, w), ``mask`` (h, w), ``display``
+        (h, w), repeated in every band of the 8-bit rendering."""
         win = rasterio.windows.Window(window.col, window.row, window.width, window.height)
         self.sar.write(sar, window=win)
         self.optical.write(rgb, window=win)
         self.mask.write(mask, 1, window=win)
+        if self.display is not None and display is not None:
+            bands = np.broadcast_to(display, (self.display.count, *display.shape))
+            self.display.write(bands, window=win)
+
+
+@contextmanager
+def _open_display(folder: Path, grid: Grid, render: Render) -> Iterator[Any]:
+    """The 8-bit amplitude GeoTIFF of an ``amplitude_u8`` rendering (JPEG-compressed), or None."""
+    if not render.eight_bit:
+        yield None
+        return
+    profile = _profile(grid, render.channels, "uint8", "jpeg", predictor=False)
+    profile.update(jpeg_quality=render.jpeg_quality)
+    if render.channels == 3:
+        profile.update(photometric="RGB")
+    with rasterio.open(folder / DISPLAY_FILE, "w", **profile) as ds:
+        ds.update_tags(RENDER=render.name, SATURATION_DB=f"{render.saturation_db:g}")
+        yield ds
 
 
 @contextmanager
 def open_rasters(
-    folder: Path, grid: Grid, sar_tags: dict[str, str], classes: ClassTable
+    folder: Path, grid: Grid, sar_tags: dict[str, str], classes: ClassTable, render: Render
 ) -> Iterator[SceneRasters]:
     """Create the scene's GeoTIFFs with their band descriptions, tags and the mask's colour map."""
     sar_profile = _profile(grid, 2, "float32", None)
@@ -83,6 +110,7 @@ def open_rasters(
             folder / SCENE_FILES["optical"], "w", photometric="RGB", **optical_profile
         ) as optical,
         rasterio.open(folder / SCENE_FILES["mask"], "w", **mask_profile) as mask,
+        _open_display(folder, grid, render) as display,
     ):
         for i, pol in enumerate(("VV", "VH"), start=1):
             sar.set_band_description(i, pol)
@@ -94,7 +122,7 @@ def open_rasters(
         mask.update_tags(CLASSES=json.dumps({str(k): v for k, v in classes.names.items()}))
         colours = {c.value: (*c.rgb, 255) for c in classes.classes}
         mask.write_colormap(1, {0: (0, 0, 0, 0), **colours})
-        yield SceneRasters(sar, optical, mask)
+        yield SceneRasters(sar, optical, mask, display)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -65,8 +65,8 @@ def test_same_seed_same_scene_other_index_other_scene() -> None:
     opts = SynthOptions(size=256, seed=4)
     one, two, other = build_scene(opts, 0), build_scene(opts, 0), build_scene(opts, 1)
     window = Window(0, 0, 256, 256)
-    _, sar1, rgb1 = scene_module.render_block(one, window)
-    _, sar2, rgb2 = scene_module.render_block(two, window)
+    _, sar1, rgb1, _ = scene_module.render_block(one, window)
+    _, sar2, rgb2, _ = scene_module.render_block(two, window)
     np.testing.assert_array_equal(sar1, sar2)
     np.testing.assert_array_equal(rgb1, rgb2)
     assert [o.footprint.wkt for o in one.objects] == [o.footprint.wkt for o in two.objects]

@@ -12,6 +12,7 @@ import shapely
 
 from sargeo.records import Window
 from sargeo.synth.landcover import Block
+from sargeo.synth.layout import capped_uniform
 from sargeo.synth.objects import WAKE_KELVIN, WAKE_TURBULENT
 from sargeo.synth.scene import Scene, SynthOptions, build_scene
 
@@ -90,3 +91,20 @@ def test_wakes_scale_the_sea_only(scenes: list[Scene]) -> None:
     np.testing.assert_allclose(vv[2] / vv[0], 10 ** (model.kelvin_db / 10), rtol=1e-5)
     clean_db, _ = radar.mean_db(block)
     np.testing.assert_allclose(vv[3], 10 ** (clean_db[3] / 10), rtol=1e-5)  # land is untouched
+
+
+@pytest.mark.parametrize("spacing", [10.0, 3.0, 1.0])
+def test_every_small_size_places_its_layout(spacing: float) -> None:
+    # lakes, islands and towns once drew their radius from an empty range below about 120 px at 10 m
+    for size in (64, 100, 119, *range(66, 200, 11)):
+        for seed in range(10):
+            scene = build_scene(SynthOptions(size=size, seed=seed, spacing=spacing), 0)
+            assert scene.grid.size == size
+            for _, geom in scene.layout.layers:
+                assert geom.is_valid
+
+
+def test_capped_uniform_draws_the_same_value_where_the_cap_does_not_bite() -> None:
+    a, b = np.random.default_rng(4), np.random.default_rng(4)
+    assert capped_uniform(a, 150.0, 1200.0, 5000.0) == b.uniform(150.0, 1200.0)
+    assert capped_uniform(a, 150.0, 1200.0, 80.0) == 80.0

@@ -75,3 +75,8 @@ def test_bad_json_and_bad_numbers(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(SargeoError, match="must be positive"):
         load_backscatter(path)
+    data = json.loads(BACKSCATTER_PATH.read_text())
+    data["max_looks"] = 1e9
+    path.write_text(json.dumps(data))
+    with pytest.raises(SargeoError, match="'max_looks' must lie between"):
+        load_backscatter(path)
