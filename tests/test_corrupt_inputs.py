@@ -7,7 +7,6 @@ on stderr; on exit 2 the existing output folder, run with ``--overwrite``, is by
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from rasterio.windows import Window
 
 from sargeo.cli import main
 from sargeo.geo.index import read_tile_index
+from tests.folders import digest
 
 pytestmark = pytest.mark.slow
 
@@ -29,14 +29,6 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-def _digest(folder: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 @st.composite
@@ -58,13 +50,13 @@ def _apply(original: bytes, target: Path, how: tuple[str, int, bytes]) -> None:
 
 def _check_run(argv: list[str], out: Path, capsys: pytest.CaptureFixture[str]) -> int:
     """Run over an earlier output with --overwrite; exit 0, or exit 2 with one line and no harm."""
-    before = _digest(out)
+    before = digest(out)
     code = main([*argv, "-o", str(out), "--overwrite", "-q"])
     err = capsys.readouterr().err.strip()
     assert code in (0, 2), err
     if code == 2:
         assert len(err.splitlines()) == 1, err
-        assert _digest(out) == before
+        assert digest(out) == before
         assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".")) == []
     return code
 

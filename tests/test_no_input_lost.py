@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -21,17 +20,9 @@ from sargeo.cli import main
 from sargeo.errors import OutputError
 from sargeo.geo.index import read_tile_index
 from tests.data.make_rasters import write
+from tests.folders import digest
 
 SARGEO = [sys.executable, "-m", "sargeo"]
-
-
-def _digest(folder: Path) -> dict[str, str]:
-    """Every file under ``folder`` with its sha256: proof that nothing changed."""
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture
@@ -62,12 +53,12 @@ def test_tile_refuses_outputs_that_touch_an_input(
         "cwd": Path("."),
         "above_cwd": tmp_path,
     }[where]
-    before = _digest(tmp_path)
+    before = digest(tmp_path)
     argv = ["tile", str(scene), "-o", str(output), "-q", "--size", "128"]
     code = main([*argv, "--overwrite"] if overwrite else argv)
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1, err
-    assert _digest(tmp_path) == before
+    assert digest(tmp_path) == before
 
 
 @pytest.mark.parametrize("overwrite", [False, True])
@@ -76,12 +67,12 @@ def test_narrate_refuses_its_dataset_as_output(
 ) -> None:
     data = tmp_path / "synth"
     assert main(["synth", "-o", str(data), "--size", "256", "-q"]) == 0
-    before = _digest(data)
+    before = digest(data)
     for output in (data, data / "captions", data / "scene_0000"):
         argv = ["narrate", str(data), "-o", str(output), "-q"]
         assert main([*argv, "--overwrite"] if overwrite else argv) == 2
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
-    assert _digest(data) == before
+    assert digest(data) == before
 
 
 def test_output_through_a_symlink_is_still_the_input(scene_dir: Path, tmp_path: Path) -> None:
