@@ -124,6 +124,12 @@ def _ratio(good: int, total: int) -> float | None:
     return good / total if total else None
 
 
+def _tally(verdicts: list[Verdict]) -> dict[str, Any]:
+    """Judged, correct and accuracy (None when nothing was judged) of some verdicts."""
+    right = sum(v.correct for v in verdicts)
+    return {"judged": len(verdicts), "correct": right, "accuracy": _ratio(right, len(verdicts))}
+
+
 @dataclass
 class FactScores:
     """Fact accuracy over a set of captions.
@@ -147,8 +153,7 @@ class FactScores:
         """Every figure, as numbers (an accuracy is None when nothing could be judged, never 0)."""
         counts = self._all("count")
         exact = [v for v in counts if v.error is not None]
-        band = [v for v in counts if v.error is None]
-        stated = sum(len(c.counts) for c in self.claims.values())
+        errors = [v.error for v in exact if v.error is not None]
         presence = self._all("presence")
         judged_captions = [
             vs for vs in self.verdicts.values() if any(v.kind == "presence" for v in vs)
@@ -156,53 +161,33 @@ class FactScores:
         bad_captions = sum(
             any(v.kind == "presence" and not v.correct for v in vs) for vs in judged_captions
         )
-        absence, dominant, shares = self._all("absence"), self._all("dominant"), self._all("share")
-        exact_errors = [v.error for v in exact if v.error is not None]
+        hallucinated = sum(not v.correct for v in presence)
+        shares = _tally(self._all("share"))
+        shares["within_tolerance"] = shares.pop("correct")
         return {
             "captions": self.captions,
             "captions_without_truth": self.without_truth,
             "count": {
-                "stated": stated,
-                "judged": len(counts),
-                "correct": sum(v.correct for v in counts),
-                "accuracy": _ratio(sum(v.correct for v in counts), len(counts)),
+                "stated": sum(len(c.counts) for c in self.claims.values()),
+                **_tally(counts),
                 "exact": {
-                    "judged": len(exact),
-                    "correct": sum(v.correct for v in exact),
-                    "accuracy": _ratio(sum(v.correct for v in exact), len(exact)),
-                    "mae": sum(exact_errors) / len(exact_errors) if exact_errors else None,
+                    **_tally(exact),
+                    "mae": sum(errors) / len(errors) if errors else None,
                 },
-                "band": {
-                    "judged": len(band),
-                    "correct": sum(v.correct for v in band),
-                    "accuracy": _ratio(sum(v.correct for v in band), len(band)),
-                },
+                "band": _tally([v for v in counts if v.error is None]),
             },
             "hallucination": {
                 "mentions_judged": len(presence),
-                "hallucinated": sum(not v.correct for v in presence),
-                "rate": _ratio(sum(not v.correct for v in presence), len(presence)),
+                "hallucinated": hallucinated,
+                "rate": _ratio(hallucinated, len(presence)),
                 "captions_judged": len(judged_captions),
                 "captions_with_hallucination": bad_captions,
                 "caption_rate": _ratio(bad_captions, len(judged_captions)),
                 "classes": sorted({v.cls for v in presence if not v.correct}),
             },
-            "absence": {
-                "judged": len(absence),
-                "correct": sum(v.correct for v in absence),
-                "accuracy": _ratio(sum(v.correct for v in absence), len(absence)),
-            },
-            "dominant_cover": {
-                "judged": len(dominant),
-                "correct": sum(v.correct for v in dominant),
-                "accuracy": _ratio(sum(v.correct for v in dominant), len(dominant)),
-            },
-            "share": {
-                "judged": len(shares),
-                "within_tolerance": sum(v.correct for v in shares),
-                "accuracy": _ratio(sum(v.correct for v in shares), len(shares)),
-                "tolerance": SHARE_TOLERANCE,
-            },
+            "absence": _tally(self._all("absence")),
+            "dominant_cover": _tally(self._all("dominant")),
+            "share": {**shares, "tolerance": SHARE_TOLERANCE},
         }
 
     def rows(self) -> list[tuple[str, float | None, str]]:
