@@ -16,16 +16,19 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from sargeo.datasets.writers import samples_from_jsonl
 from sargeo.errors import InputError, OptionError, SargeoError
-from sargeo.eval import coco
 from sargeo.eval.facts import FactScores, fact_accuracy
 from sargeo.eval.inputs import Records, caption_predictions, caption_references, example
 from sargeo.eval.report import figure, table
 from sargeo.narrator.vocab import Vocab
 from sargeo.records import Sample
+
+if TYPE_CHECKING:
+    from sargeo.eval import coco
 
 METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr-D", "SPICE")
 """Every caption metric, in the order tables show them."""
@@ -118,7 +121,19 @@ def _matched(predictions: dict[str, str], references: dict[str, list[str]]) -> l
     return sorted(references)
 
 
+def _scorers() -> ModuleType:
+    """`sargeo.eval.coco`, or a one-line error when pycocoevalcap (the ``eval`` extra) is missing."""
+    try:
+        from sargeo.eval import coco
+    except ImportError as exc:
+        raise SargeoError(
+            f"caption metrics need pycocoevalcap ({exc}): pip install 'sargeo[eval]'"
+        ) from exc
+    return coco
+
+
 def _tokenize(
+    scorers: ModuleType,
     refs: dict[str, list[str]],
     preds: dict[str, str],
     images: list[str],
@@ -130,12 +145,12 @@ def _tokenize(
     both.update((f"p{i}", [preds[image]]) for i, image in enumerate(images))
     if java is not None:
         try:
-            tokens, name, note = coco.ptb_tokenize(both, java), "ptb", ""
-        except coco.Unavailable as exc:
+            tokens, name, note = scorers.ptb_tokenize(both, java), "ptb", ""
+        except scorers.Unavailable as exc:
             java, why_not = None, str(exc)
     if java is None:
         tokens, name, note = (
-            coco.python_tokenize(both),
+            scorers.python_tokenize(both),
             "python",
             f"PTB tokenizer not run: {why_not}",
         )
@@ -187,30 +202,31 @@ def evaluate_captions(
     preds = caption_predictions(predictions, key)
     refs = caption_references(references, key, split)
     images = _matched(preds, refs)
-    java_path, why_not = coco.find_java(java)
-    gts, res, tokenizer, note = _tokenize(refs, preds, images, java_path, why_not)
+    scorers = _scorers()
+    java_path, why_not = scorers.find_java(java)
+    gts, res, tokenizer, note = _tokenize(scorers, refs, preds, images, java_path, why_not)
     computed: dict[str, tuple[float, list[float]]] = {}
     unavailable: dict[str, str] = {}
     if any(m.startswith(("BLEU", "ROUGE", "CIDEr")) for m in metrics):
-        computed.update(coco.bleu_rouge_cider(gts, res))
+        computed.update(scorers.bleu_rouge_cider(gts, res))
     if "METEOR" in metrics:
         if java_path is None:
             unavailable["METEOR"] = why_not
         else:
             try:
-                computed["METEOR"] = coco.meteor(gts, res, java_path)
-            except coco.Unavailable as exc:
+                computed["METEOR"] = scorers.meteor(gts, res, java_path)
+            except scorers.Unavailable as exc:
                 unavailable["METEOR"] = str(exc)
     if "SPICE" in metrics:
-        jars, missing = coco.corenlp_jars(corenlp_dir)
+        jars, missing = scorers.corenlp_jars(corenlp_dir)
         if java_path is None:
             unavailable["SPICE"] = why_not
         elif jars is None:
             unavailable["SPICE"] = missing
         else:
             try:
-                computed["SPICE"] = coco.spice(gts, res, java_path, jars)
-            except coco.Unavailable as exc:
+                computed["SPICE"] = scorers.spice(gts, res, java_path, jars)
+            except scorers.Unavailable as exc:
                 unavailable["SPICE"] = str(exc)
     scores = CaptionScores(
         images=len(images),
