@@ -22,7 +22,7 @@ from shapely.ops import nearest_points
 
 from sargeo.synth import shapes
 from sargeo.synth.grid import Grid
-from sargeo.synth.tables import Backscatter, ClassTable
+from sargeo.synth.tables import Backscatter, ClassTable, LayoutTable, load_layout_table
 
 EMPTY = Polygon()
 
@@ -74,6 +74,9 @@ class Harbour:
     seaward: tuple[float, float]
     pier_length: float
     pier_width: float
+    quay: tuple[float, float, float]
+    """The quay front: its centre (x, y) and length along the coast (m)."""
+    breakwaters: list[Polygon] = field(default_factory=list)
 
 
 @dataclass
@@ -97,6 +100,7 @@ class Layout:
     acquisition: Acquisition
     fields: Fields
     field_seed: int
+    sizes: LayoutTable = field(default_factory=load_layout_table)
     layers: list[tuple[int, BaseGeometry]] = field(default_factory=list)
     roads: BaseGeometry = EMPTY
     sea: BaseGeometry = EMPTY
@@ -208,7 +212,9 @@ def _point_in(
     return None
 
 
-def _coast(rng: np.random.Generator, grid: Grid) -> tuple[BaseGeometry, tuple[float, float]]:
+def _coast(
+    rng: np.random.Generator, grid: Grid, sizes: LayoutTable
+) -> tuple[BaseGeometry, tuple[float, float]]:
     """Sea polygon bounded by a fractal coastline, and the seaward unit normal."""
     e = grid.extent_m
     x0, y0, x1, y1 = grid.bounds
@@ -216,7 +222,7 @@ def _coast(rng: np.random.Generator, grid: Grid) -> tuple[BaseGeometry, tuple[fl
     phi = rng.uniform(0.0, 2 * math.pi)
     nx, ny = math.cos(phi), math.sin(phi)
     tx, ty = -ny, nx
-    d = rng.uniform(-0.1, 0.3) * e
+    d = rng.uniform(*sizes.coast_offset_share) * max(e, sizes.coast_reference_extent_m)
     step = max(2.0 * grid.spacing, e / 6000.0)
     half = 0.8 * e
     n = int(2 * half / step) + 1
@@ -292,6 +298,7 @@ def _harbour(
     sea: BaseGeometry,
     coast: BaseGeometry,
     seaward: tuple[float, float],
+    sizes: LayoutTable,
 ) -> Harbour | None:
     coast = coast.intersection(box(*grid.bounds).buffer(-0.2 * grid.extent_m))
     if coast.is_empty or coast.length < 200.0:
@@ -319,7 +326,15 @@ def _harbour(
             piers.append(pier)
     if not piers:
         return None
-    return Harbour(zone, piers, (nx, ny), pier_length, pier_width)
+    harbour = Harbour(zone, piers, (nx, ny), pier_length, pier_width, (qx, qy, width))
+    if rng.uniform() < sizes.breakwater_probability:
+        out = pier_length + rng.uniform(*sizes.breakwater_offset_m)
+        wall = shapes.oriented_rect(
+            qx + nx * out, qy + ny * out, 0.8 * width, rng.uniform(*sizes.breakwater_width_m), along
+        )
+        if sea.contains(wall):
+            harbour.breakwaters.append(wall)
+    return harbour
 
 
 def _airport(
@@ -393,12 +408,18 @@ def _roads(
 
 
 def make_layout(
-    rng: np.random.Generator, grid: Grid, table: Backscatter, classes: ClassTable
+    rng: np.random.Generator,
+    grid: Grid,
+    table: Backscatter,
+    classes: ClassTable,
+    sizes: LayoutTable | None = None,
 ) -> Layout:
-    """Draw a scene's layout (geometry and field parameters) from ``rng``."""
+    """Draw a scene's layout (geometry and field parameters) from ``rng``; ``sizes`` defaults to
+    ``layout.json``."""
+    sizes = sizes or load_layout_table()
     acq = make_acquisition(rng, grid, table)
     fields = make_fields(rng, grid, table)
-    lay = Layout(grid, acq, fields, field_seed=int(rng.integers(0, 2**31 - 1)))
+    lay = Layout(grid, acq, fields, field_seed=int(rng.integers(0, 2**31 - 1)), sizes=sizes)
     area_km2 = (grid.extent_m / 1000.0) ** 2
     scene = box(*grid.bounds)
     v = classes.value
@@ -406,7 +427,7 @@ def make_layout(
     sea: BaseGeometry = EMPTY
     seaward = (1.0, 0.0)
     if rng.uniform() < 0.85:
-        sea, seaward = _coast(rng, grid)
+        sea, seaward = _coast(rng, grid, sizes)
         shapely.prepare(sea)
         for _ in range(stratified_count(1 / 1500.0, sea.area / 1e6, rng)):
             p = _point_in(rng, grid, sea)
@@ -433,7 +454,7 @@ def make_layout(
     harbours: list[Harbour] = []
     if not sea.is_empty:
         for _ in range(stratified_count(1 / 15.0, coast.length / 1000.0, rng)):
-            h = _harbour(rng, grid, sea, coast, seaward)
+            h = _harbour(rng, grid, sea, coast, seaward, sizes)
             if h is not None and all(h.zone.disjoint(o.zone.buffer(300.0)) for o in harbours):
                 harbours.append(h)
     urban: list[Polygon] = []
@@ -469,11 +490,10 @@ def make_layout(
     if not sea.is_empty:
         layers.append((v("sea"), sea))
     layers += [(v("harbour"), h.zone) for h in harbours]
-    layers += [(v("pier"), p) for h in harbours for p in h.piers]
+    structures = [p for h in harbours for p in (*h.piers, *h.breakwaters)]
+    layers += [(v("pier"), p) for p in structures]
 
-    built = shapely.union_all(
-        [*(h.zone for h in harbours), *(p for h in harbours for p in h.piers)]
-    )
+    built = shapely.union_all([*(h.zone for h in harbours), *structures])
     lay.layers = layers
     lay.roads = roads
     lay.sea = sea
@@ -488,6 +508,7 @@ def make_layout(
         "urban_areas": len(urban),
         "harbours": len(harbours),
         "piers": sum(len(h.piers) for h in harbours),
+        "breakwaters": sum(len(h.breakwaters) for h in harbours),
         "airports": len(airports),
         "roads": len(road_lines),
     }
