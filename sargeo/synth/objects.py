@@ -215,7 +215,7 @@ class _Placer:
              "moored": status == "moored", "under_way": status == "under_way",
              "speed_kn": round(speed, 1), "wake": False},
         )  # fmt: skip
-        obj.brightness_db = ship_brightness_db(self.model.ship, length, self.rng)
+        obj.brightness_db = ship_brightness_db(self.model.ship, self.rng)
         obj.scatterers = ship_scatterers(
             self.model.ship, length, width, obj.brightness_db, self.rng
         )

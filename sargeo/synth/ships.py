@@ -4,11 +4,12 @@ A ship is not a uniform surface: its echo comes from a few strong scatterers (su
 masts, hatch corners) over a weaker hull. Each ship draws, from the ``ship_radar`` entry of
 ``backscatter.json``:
 
-- a brightness of its own: ``db_per_decade * log10(length / reference_length_m)`` plus a normal
-  offset of ``spread_db`` (material, aspect, load), shared by its hull and its scatterers, so that
-  small dim boats and bright carriers both occur, as in OpenSARShip's spread of contrasts;
+- a brightness of its own: a normal offset of ``spread_db`` (material, aspect, load; cut at two
+  standard deviations, so that no annotated ship is invisible), shared by its hull and scatterers;
 - a dominant scatterer (the superstructure, aft of centre) of radar cross-section ``rcs_dbsm`` at the
-  reference length, and ``secondary_per_100m`` secondary ones along the deck, ``secondary_db`` weaker.
+  reference length, growing by ``db_per_decade`` with the length, and ``secondary_per_100m``
+  secondary ones along the deck, ``secondary_db`` weaker; so small dim boats and bright carriers
+  both occur, as in OpenSARShip's spread of contrasts.
 
 A point scatterer of cross-section ``RCS`` peaks at ``RCS / resolution^2`` in sigma0 (its energy in
 one resolution cell), so the same ship is a faint blob at 20 m and a saturated hull with sidelobe
@@ -34,10 +35,9 @@ class Scatterer:
     rcs_dbsm: tuple[float, float]
 
 
-def ship_brightness_db(radar: ShipRadar, length_m: float, rng: np.random.Generator) -> float:
-    """A ship's brightness offset (dB): the length trend plus its own normal draw."""
-    trend = radar.db_per_decade * math.log10(max(length_m, 1.0) / radar.reference_length_m)
-    return float(trend + rng.normal(0.0, radar.spread_db))
+def ship_brightness_db(radar: ShipRadar, rng: np.random.Generator) -> float:
+    """A ship's own brightness offset (dB): normal, cut at two standard deviations."""
+    return float(np.clip(rng.normal(0.0, 1.0), -2.0, 2.0) * radar.spread_db)
 
 
 def ship_scatterers(
@@ -49,7 +49,8 @@ def ship_scatterers(
 ) -> list[Scatterer]:
     """The dominant scatterer (superstructure, aft) and the secondary ones along the deck."""
     vv, vh = radar.rcs_dbsm
-    main = (vv + brightness_db, vh + brightness_db)
+    trend = radar.db_per_decade * math.log10(max(length_m, 1.0) / radar.reference_length_m)
+    main = (vv + trend + brightness_db, vh + trend + brightness_db)
     out = [Scatterer(radar.superstructure_along * length_m, 0.0, main)]
     n = int(rng.poisson(radar.secondary_per_100m * length_m / 100.0))
     lo, hi = radar.secondary_db

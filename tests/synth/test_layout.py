@@ -38,7 +38,8 @@ def test_objects_sit_where_they_belong(scenes: list[Scene]) -> None:
             elif obj.cls == "storage_tank":
                 assert lay.land.contains(fp)
             if obj.cls == "ship":
-                assert 20 <= obj.length_m <= 350 and obj.width_m < obj.length_m
+                lo, hi = lay.sizes.ship_length_m
+                assert lo <= obj.length_m <= hi and obj.width_m < obj.length_m
                 assert obj.attributes["status"] in ("moored", "anchored", "under_way")
                 assert obj.attributes["wake"] == bool(obj.wakes)
                 if obj.attributes["status"] == "moored":
