@@ -31,6 +31,8 @@ STREAM_URBAN = 5
 STREAM_TEXTURE = 8
 STREAM_BUILDING = 44
 """Streams of the per-block building sizes (footprint and yard, along u and along v: 44-47)."""
+MIN_COVERAGE = np.float32(1.0 / 16)
+"""Smallest pixel coverage a hull's echo is scaled by (one sub-pixel of `objects.coverage_patch`)."""
 MIN_BUILDING_CELLS = 2.0
 """Smallest building footprint (resolution cells) drawn as a building: coarser sensors (Sentinel-1's
 20 m) see whole blocks."""
@@ -292,11 +294,15 @@ class Rasteriser:
             sub = o.patch[r0 - o.row0 : r1 - o.row0, c0 - o.col0 : c1 - o.col0]
             target = block.mask[r0 - w.row : r1 - w.row, c0 - w.col : c1 - w.col]
             target[sub] = self.classes.value(o.cls)
-            if o.brightness_db:
+            if o.brightness_db or o.coverage is not None:
                 if block.offset_db is None:
                     block.offset_db = np.zeros(block.mask.shape, np.float32)
                 offset = block.offset_db[r0 - w.row : r1 - w.row, c0 - w.col : c1 - w.col]
-                offset[sub] = np.float32(o.brightness_db)
+                level = np.full(sub.shape, o.brightness_db, np.float32)
+                if o.coverage is not None:  # a partly covered pixel holds part of the hull's echo
+                    cover = o.coverage[r0 - o.row0 : r1 - o.row0, c0 - o.col0 : c1 - o.col0]
+                    level += 10.0 * np.log10(np.maximum(cover, MIN_COVERAGE))
+                offset[sub] = level[sub]
             block.objects.append(o)
 
     def _wakes(self, block: Block) -> None:

@@ -59,6 +59,8 @@ class SceneObject:
     patch: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0, 0), bool))
     peaks: list[tuple[int, int, float, float]] = field(default_factory=list)
     """Point scatterers in pixels: (row, col, VV peak sigma0 dB, VH peak sigma0 dB)."""
+    coverage: npt.NDArray[np.float32] | None = None
+    """Share of each pixel of ``patch`` the footprint covers (ships: their hull's partial pixels)."""
 
     @property
     def peak(self) -> tuple[int, int] | None:
@@ -129,6 +131,20 @@ def rasterise_patch(grid: Grid, geom: BaseGeometry) -> tuple[int, int, npt.NDArr
         return 0, 0, np.zeros((0, 0), bool)
     patch = pix[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     return row0 + int(rows[0]), col0 + int(cols[0]), patch
+
+
+COVERAGE_SUBPIXELS = 4
+"""Sub-pixels per side that a hull's pixel coverage is counted on."""
+
+
+def coverage_patch(grid: Grid, obj: SceneObject) -> npt.NDArray[np.float32]:
+    """Share of each pixel of ``obj.patch`` covered by its footprint (4 x 4 sub-pixels each)."""
+    k = COVERAGE_SUBPIXELS
+    h, w = obj.patch.shape
+    transform = grid.transform @ Affine.translation(obj.col0, obj.row0) @ Affine.scale(1.0 / k)
+    fine = rasterize([(obj.footprint, 1)], out_shape=(h * k, w * k), transform=transform)
+    share = fine.reshape(h, k, w, k).mean(axis=(1, 3), dtype=np.float32)
+    return np.where(obj.patch, share, np.float32(0.0)).astype(np.float32)
 
 
 def _ship_type(length: float, rng: np.random.Generator) -> str:
@@ -385,6 +401,8 @@ def place_objects(
             continue
         obj.id = len(kept) + 1
         obj.peaks = _peaks(obj, grid, model)
+        if obj.cls == "ship":
+            obj.coverage = coverage_patch(grid, obj)
         kept.append(obj)
     return kept
 
