@@ -1,4 +1,5 @@
-"""Ships moored in harbours: crowded berths along both sides of each pier and along the quay front.
+"""Harbours: their layout (quay zone, piers, breakwater) and the ships moored in them, in crowded
+berths along both sides of each pier and along the quay front.
 
 Berths are filled end to end: walking along a pier side (or the quay between piers) from its root,
 each slot takes a ship with probability ``berth_fill`` (lengths from ``layout.json``, capped by the
@@ -10,14 +11,80 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+from shapely.geometry import Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from sargeo.synth import shapes
-from sargeo.synth.layout import Harbour, Layout
+from sargeo.synth.grid import Grid
 from sargeo.synth.tables import LayoutTable
+
+if TYPE_CHECKING:
+    from sargeo.synth.layout import Layout
+
+
+@dataclass
+class Harbour:
+    """A harbour: its quay zone on land, piers into the sea, and the seaward direction."""
+
+    zone: Polygon
+    piers: list[Polygon]
+    seaward: tuple[float, float]
+    pier_length: float
+    pier_width: float
+    quay: tuple[float, float, float]
+    """The quay front: its centre (x, y) and length along the coast (m)."""
+    breakwaters: list[Polygon] = field(default_factory=list)
+
+
+def make_harbour(
+    rng: np.random.Generator,
+    grid: Grid,
+    sea: BaseGeometry,
+    coast: BaseGeometry,
+    seaward: tuple[float, float],
+    sizes: LayoutTable,
+) -> Harbour | None:
+    """A harbour at a random point of the coast: quay zone, 2-5 piers reaching the sea and, often, a
+    breakwater beyond the pier heads; None where the coast inside the scene is too short."""
+    coast = coast.intersection(box(*grid.bounds).buffer(-0.2 * grid.extent_m))
+    if coast.is_empty or coast.length < 200.0:
+        return None
+    p = coast.interpolate(rng.uniform(0.0, coast.length))
+    nx, ny = seaward
+    tx, ty = -ny, nx
+    depth = rng.uniform(250.0, 600.0)
+    width = min(rng.uniform(500.0, 1400.0), 0.5 * grid.extent_m)
+    quay = rng.uniform(20.0, 80.0)
+    along = shapes.heading(tx, ty)
+    qx, qy = p.x + nx * quay, p.y + ny * quay
+    zone = shapes.oriented_rect(qx - nx * depth / 2, qy - ny * depth / 2, width, depth, along)
+    piers: list[Polygon] = []
+    k = int(rng.integers(2, 6))
+    pier_length = rng.uniform(150.0, 450.0)
+    pier_width = rng.uniform(15.0, 40.0)
+    for i in range(k):
+        o = -width / 2 + (i + 1) * width / (k + 1)
+        cx = qx + tx * o + nx * pier_length / 2
+        cy = qy + ty * o + ny * pier_length / 2
+        pier = shapes.oriented_rect(cx, cy, pier_length, pier_width, shapes.heading(nx, ny))
+        tip = Point(qx + tx * o + nx * pier_length, qy + ty * o + ny * pier_length)
+        if sea.contains(tip):
+            piers.append(pier)
+    if not piers:
+        return None
+    harbour = Harbour(zone, piers, (nx, ny), pier_length, pier_width, (qx, qy, width))
+    if rng.uniform() < sizes.breakwater_probability:
+        out = pier_length + rng.uniform(*sizes.breakwater_offset_m)
+        wall = shapes.oriented_rect(
+            qx + nx * out, qy + ny * out, 0.8 * width, rng.uniform(*sizes.breakwater_width_m), along
+        )
+        if sea.contains(wall):
+            harbour.breakwaters.append(wall)
+    return harbour
 
 
 class ShipPlacer(Protocol):

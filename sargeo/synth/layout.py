@@ -22,6 +22,7 @@ from shapely.ops import nearest_points
 
 from sargeo.synth import shapes
 from sargeo.synth.grid import Grid
+from sargeo.synth.harbour import Harbour, make_harbour
 from sargeo.synth.tables import Backscatter, ClassTable, LayoutTable, load_layout_table
 
 EMPTY = Polygon()
@@ -63,20 +64,6 @@ class Fields:
     swell_heading_deg: float
     swell_wavelength_px: float
     swell_phase: float
-
-
-@dataclass
-class Harbour:
-    """A harbour: its quay zone on land, piers into the sea, and the seaward direction."""
-
-    zone: Polygon
-    piers: list[Polygon]
-    seaward: tuple[float, float]
-    pier_length: float
-    pier_width: float
-    quay: tuple[float, float, float]
-    """The quay front: its centre (x, y) and length along the coast (m)."""
-    breakwaters: list[Polygon] = field(default_factory=list)
 
 
 @dataclass
@@ -123,11 +110,6 @@ def capped_uniform(rng: np.random.Generator, low: float, high: float, cap: float
     Where ``cap >= high`` it is ``rng.uniform(low, high)`` (one draw, the same value).
     """
     return float(rng.uniform(min(low, cap), min(high, cap)))
-
-
-def _heading(dx: float, dy: float) -> float:
-    """Heading (deg clockwise from north) of a vector."""
-    return math.degrees(math.atan2(dx, dy)) % 360.0
 
 
 UTM_EASTING_M = (200_000.0, 800_000.0)
@@ -292,51 +274,6 @@ def _rivers(
     return out
 
 
-def _harbour(
-    rng: np.random.Generator,
-    grid: Grid,
-    sea: BaseGeometry,
-    coast: BaseGeometry,
-    seaward: tuple[float, float],
-    sizes: LayoutTable,
-) -> Harbour | None:
-    coast = coast.intersection(box(*grid.bounds).buffer(-0.2 * grid.extent_m))
-    if coast.is_empty or coast.length < 200.0:
-        return None
-    p = coast.interpolate(rng.uniform(0.0, coast.length))
-    nx, ny = seaward
-    tx, ty = -ny, nx
-    depth = rng.uniform(250.0, 600.0)
-    width = min(rng.uniform(500.0, 1400.0), 0.5 * grid.extent_m)
-    quay = rng.uniform(20.0, 80.0)
-    along = _heading(tx, ty)
-    qx, qy = p.x + nx * quay, p.y + ny * quay
-    zone = shapes.oriented_rect(qx - nx * depth / 2, qy - ny * depth / 2, width, depth, along)
-    piers: list[Polygon] = []
-    k = int(rng.integers(2, 6))
-    pier_length = rng.uniform(150.0, 450.0)
-    pier_width = rng.uniform(15.0, 40.0)
-    for i in range(k):
-        o = -width / 2 + (i + 1) * width / (k + 1)
-        cx = qx + tx * o + nx * pier_length / 2
-        cy = qy + ty * o + ny * pier_length / 2
-        pier = shapes.oriented_rect(cx, cy, pier_length, pier_width, _heading(nx, ny))
-        tip = Point(qx + tx * o + nx * pier_length, qy + ty * o + ny * pier_length)
-        if sea.contains(tip):
-            piers.append(pier)
-    if not piers:
-        return None
-    harbour = Harbour(zone, piers, (nx, ny), pier_length, pier_width, (qx, qy, width))
-    if rng.uniform() < sizes.breakwater_probability:
-        out = pier_length + rng.uniform(*sizes.breakwater_offset_m)
-        wall = shapes.oriented_rect(
-            qx + nx * out, qy + ny * out, 0.8 * width, rng.uniform(*sizes.breakwater_width_m), along
-        )
-        if sea.contains(wall):
-            harbour.breakwaters.append(wall)
-    return harbour
-
-
 def _airport(
     rng: np.random.Generator,
     grid: Grid,
@@ -380,7 +317,7 @@ def _airport(
             apron_depth,
             heading,
         )
-        to_taxiway = _heading(-side * sx, -side * sy)
+        to_taxiway = shapes.heading(-side * sx, -side * sy)
         return Airport(zone, runway, taxiway, apron, heading, to_taxiway, apron_len)
     return None
 
@@ -454,7 +391,7 @@ def make_layout(
     harbours: list[Harbour] = []
     if not sea.is_empty:
         for _ in range(stratified_count(1 / 15.0, coast.length / 1000.0, rng)):
-            h = _harbour(rng, grid, sea, coast, seaward, sizes)
+            h = make_harbour(rng, grid, sea, coast, seaward, sizes)
             if h is not None and all(h.zone.disjoint(o.zone.buffer(300.0)) for o in harbours):
                 harbours.append(h)
     urban: list[Polygon] = []
