@@ -120,14 +120,34 @@ def cross_validated_auc(
     seed: int = 0,
 ) -> float:
     """ROC AUC of out-of-fold scores: each fold is scored by a classifier fitted on the others."""
+    return cross_validated_aucs(x, y, groups, k, fit, seed)[0]
+
+
+def cross_validated_aucs(
+    x: FloatArray,
+    y: IntArray,
+    groups: npt.ArrayLike,
+    k: int = 5,
+    fit: Callable[[FloatArray, IntArray], Callable[[FloatArray], FloatArray]] = fit_logistic,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """(pooled, fold mean) ROC AUC of out-of-fold scores.
+
+    Pooled: all out-of-fold scores ranked together. Fold mean: the AUC of each fold (with both
+    classes), averaged; it does not compare scores of different classifiers, whose offsets differ
+    when whole images make the folds unbalanced (pooling them can then fall below 0.5).
+    """
     fold = grouped_folds(groups, y, k, seed)
     score = np.empty(len(y), np.float64)
+    per_fold = []
     for f in range(k):
         test = fold == f
         if not test.any():
             continue
         score[test] = fit(x[~test], y[~test])(x[test])
-    return roc_auc(y, score)
+        if len(np.unique(y[test])) == 2:
+            per_fold.append(roc_auc(y[test], score[test]))
+    return roc_auc(y, score), float(np.mean(per_fold)) if per_fold else float("nan")
 
 
 def patches(image: npt.ArrayLike, side: int) -> list[FloatArray]:
