@@ -153,7 +153,7 @@ class SmallCNN(torch.nn.Module):
 
 
 def fit_cnn(epochs: int, seed: int):  # type: ignore[no-untyped-def]
-    """A `cross_validated_auc` fitter that trains `SmallCNN` on grey patches scaled to 0-1."""
+    """A `cross_validated_aucs` fitter that trains `SmallCNN` on grey patches scaled to 0-1."""
 
     def fit(x: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
         torch.manual_seed(seed)

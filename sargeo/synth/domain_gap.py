@@ -6,7 +6,7 @@ cannot tell them apart, 1.0 that it always can. Folds keep all patches of one im
 classifier cannot score by recognising an image it has seen.
 
 Here, numpy and scipy only: texture statistics of a patch (`texture_features`), an L2-regularised
-logistic regression (`fit_logistic`) and the grouped cross-validation (`cross_validated_auc`). The
+logistic regression (`fit_logistic`) and the grouped cross-validation (`cross_validated_aucs`). The
 small CNN of the same test lives in ``scripts/measure_domain_gap.py`` (torch).
 """
 
@@ -109,18 +109,6 @@ def grouped_folds(groups: npt.ArrayLike, y: IntArray, k: int, seed: int = 0) -> 
         for i, name in enumerate(names):
             fold[(g == name) & (y == label)] = i % k
     return fold
-
-
-def cross_validated_auc(
-    x: FloatArray,
-    y: IntArray,
-    groups: npt.ArrayLike,
-    k: int = 5,
-    fit: Callable[[FloatArray, IntArray], Callable[[FloatArray], FloatArray]] = fit_logistic,
-    seed: int = 0,
-) -> float:
-    """ROC AUC of out-of-fold scores: each fold is scored by a classifier fitted on the others."""
-    return cross_validated_aucs(x, y, groups, k, fit, seed)[0]
 
 
 def cross_validated_aucs(
