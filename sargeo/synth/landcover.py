@@ -29,6 +29,13 @@ STREAM_BARE = 2
 STREAM_PARCEL = 3
 STREAM_URBAN = 5
 STREAM_TEXTURE = 8
+STREAM_BUILDING = 44
+"""Streams of the per-block building sizes (footprint and yard, along u and along v: 44-47)."""
+MIN_COVERAGE = np.float32(1.0 / 16)
+"""Smallest pixel coverage a hull's echo is scaled by (one sub-pixel of `objects.coverage_patch`)."""
+MIN_BUILDING_CELLS = 2.0
+"""Smallest building footprint (resolution cells) drawn as a building: coarser sensors (Sentinel-1's
+20 m) see whole blocks."""
 ZONE_GAIN = 0.62
 """Roughness of the forest and bare-soil zone fields (ragged edges, not ellipses)."""
 OCTAVE_BINS = tuple(2.0**k for k in range(1, 11))
@@ -50,6 +57,8 @@ class Block:
     wake: npt.NDArray[np.uint8]
     texture: FloatArray
     objects: list[SceneObject]
+    offset_db: FloatArray | None = None
+    """Per-object brightness offset (dB) on the object's pixels (ships); None where there is none."""
 
 
 def texture_weights(classes: ClassTable, model: Backscatter, spacing: float) -> FloatArray:
@@ -85,6 +94,8 @@ class Rasteriser:
         self.classes = classes
         self.seed = layout.field_seed
         self.weights = texture_weights(classes, model, layout.grid.spacing)
+        self.yard_db = model.yard_db
+        self.resolution_m = model.resolution_m
         self.layer_geoms = [g for _, g in layout.layers]
         self.layer_values = [v for v, _ in layout.layers]
         self.layer_tree = shapely.STRtree(self.layer_geoms)
@@ -178,19 +189,56 @@ class Rasteriser:
         bu, bv = bu[keep].astype(np.int64), bv[keep].astype(np.int64)
         block.region[rows, cols] = noise.region_values(self.seed, STREAM_URBAN, bu, bv, True)
         block.region_u[rows, cols] = noise.region_values(self.seed, STREAM_URBAN + 1, bu, bv, False)
+        (u_in, u_lo, u_hi), (v_in, v_lo, v_hi) = (
+            self._buildings(g - sw, bs - sw, bu, bv, STREAM_BUILDING + 2 * k)
+            for k, g in enumerate((fu, fv))
+        )
         a = math.radians(f.urban_angle_deg)
         ca, sa = math.cos(a), math.sin(a)
         gain = np.zeros(rows.size, np.float32)
         walls = [
-            ((fu >= sw) & (fu < sw + 1), look_sign * ca > 0, abs(ca)),
-            (fu >= bs - 1, look_sign * ca < 0, abs(ca)),
-            ((fv >= sw) & (fv < sw + 1), look_sign * sa < 0, abs(sa)),
-            (fv >= bs - 1, look_sign * sa > 0, abs(sa)),
+            (u_lo & v_in, look_sign * ca > 0, abs(ca)),
+            (u_hi & v_in, look_sign * ca < 0, abs(ca)),
+            (v_lo & u_in, look_sign * sa < 0, abs(sa)),
+            (v_hi & u_in, look_sign * sa > 0, abs(sa)),
         ]
         for where, facing, cosine in walls:
             if facing and cosine > 0:
-                gain[where] = np.maximum(gain[where], np.float32(cosine**exponent))
+                gain[where] += np.float32(cosine**exponent)  # corners: both walls, brighter
         block.double_bounce[rows, cols] = gain
+        yard = ~(u_in & v_in)
+        if yard.any():
+            if block.offset_db is None:
+                block.offset_db = np.zeros(block.mask.shape, np.float32)
+            block.offset_db[rows[yard], cols[yard]] = np.float32(self.yard_db)
+
+    def _buildings(
+        self,
+        g: npt.NDArray[np.float64],
+        built: float,
+        bu: npt.NDArray[np.int64],
+        bv: npt.NDArray[np.int64],
+        stream: int,
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Along one axis of the urban grid: whether each pixel (``g`` px from its block's built
+        edge, ``built`` px deep) lies inside a building, on its near wall or on its far wall.
+
+        Each block draws its building footprint and yard (m, ``layout.json``); where a footprint is
+        under `MIN_BUILDING_CELLS` resolution cells, the whole block is one building.
+        """
+        s = self.grid.spacing
+        (f0, f1), (y0, y1) = self.layout.sizes.building_m, self.layout.sizes.yard_m
+        fp = (f0 + (f1 - f0) * noise.region_values(self.seed, stream, bu, bv, False)) / s
+        yd = (y0 + (y1 - y0) * noise.region_values(self.seed, stream + 1, bu, bv, False)) / s
+        fine = fp * s >= MIN_BUILDING_CELLS * self.resolution_m
+        lot = np.where(fine, fp + yd, built)
+        half = np.where(fine, yd / 2, 0.0)
+        start = np.floor(g / lot) * lot
+        j = g - start
+        inside = (j >= half) & (j < lot - half) & (start + lot <= built + 1e-3)
+        near = inside & (j < half + 1)
+        far = inside & (j >= lot - half - 1)
+        return inside, near, far
 
     def _parcels(self, block: Block) -> None:
         """Farmland parcels: a rotated grid of strips cut into fields of varying width."""
@@ -242,9 +290,18 @@ class Rasteriser:
             o = self.objects[i]
             extent = Window(o.col0, o.row0, o.patch.shape[1], o.patch.shape[0])
             inner = intersection(extent, w)
-            if inner is not None:  # always: _overlapping found the objects that overlap
-                sub = o.patch[array_slices(inner, extent)]
-                block.mask[array_slices(inner, w)][sub] = self.classes.value(o.cls)
+            if inner is None:  # never: _overlapping found the objects that overlap
+                continue
+            src, dst = array_slices(inner, extent), array_slices(inner, w)
+            sub = o.patch[src]
+            block.mask[dst][sub] = self.classes.value(o.cls)
+            if o.brightness_db or o.coverage is not None:
+                if block.offset_db is None:
+                    block.offset_db = np.zeros(block.mask.shape, np.float32)
+                level = np.full(sub.shape, o.brightness_db, np.float32)
+                if o.coverage is not None:  # a partly covered pixel holds part of the hull's echo
+                    level += 10.0 * np.log10(np.maximum(o.coverage[src], MIN_COVERAGE))
+                block.offset_db[dst][sub] = level[sub]
             block.objects.append(o)
 
     def _wakes(self, block: Block) -> None:

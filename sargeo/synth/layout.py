@@ -22,7 +22,8 @@ from shapely.ops import nearest_points
 
 from sargeo.synth import shapes
 from sargeo.synth.grid import Grid
-from sargeo.synth.tables import Backscatter, ClassTable
+from sargeo.synth.harbour import Harbour, make_harbour
+from sargeo.synth.tables import Backscatter, ClassTable, LayoutTable, load_layout_table
 
 EMPTY = Polygon()
 
@@ -66,17 +67,6 @@ class Fields:
 
 
 @dataclass
-class Harbour:
-    """A harbour: its quay zone on land, piers into the sea, and the seaward direction."""
-
-    zone: Polygon
-    piers: list[Polygon]
-    seaward: tuple[float, float]
-    pier_length: float
-    pier_width: float
-
-
-@dataclass
 class Airport:
     """An airport: its grass zone, runway, taxiway and apron, and the runway heading."""
 
@@ -97,6 +87,7 @@ class Layout:
     acquisition: Acquisition
     fields: Fields
     field_seed: int
+    sizes: LayoutTable = field(default_factory=load_layout_table)
     layers: list[tuple[int, BaseGeometry]] = field(default_factory=list)
     roads: BaseGeometry = EMPTY
     sea: BaseGeometry = EMPTY
@@ -119,11 +110,6 @@ def capped_uniform(rng: np.random.Generator, low: float, high: float, cap: float
     Where ``cap >= high`` it is ``rng.uniform(low, high)`` (one draw, the same value).
     """
     return float(rng.uniform(min(low, cap), min(high, cap)))
-
-
-def _heading(dx: float, dy: float) -> float:
-    """Heading (deg clockwise from north) of a vector."""
-    return math.degrees(math.atan2(dx, dy)) % 360.0
 
 
 UTM_EASTING_M = (200_000.0, 800_000.0)
@@ -208,7 +194,9 @@ def _point_in(
     return None
 
 
-def _coast(rng: np.random.Generator, grid: Grid) -> tuple[BaseGeometry, tuple[float, float]]:
+def _coast(
+    rng: np.random.Generator, grid: Grid, sizes: LayoutTable
+) -> tuple[BaseGeometry, tuple[float, float]]:
     """Sea polygon bounded by a fractal coastline, and the seaward unit normal."""
     e = grid.extent_m
     x0, y0, x1, y1 = grid.bounds
@@ -216,7 +204,7 @@ def _coast(rng: np.random.Generator, grid: Grid) -> tuple[BaseGeometry, tuple[fl
     phi = rng.uniform(0.0, 2 * math.pi)
     nx, ny = math.cos(phi), math.sin(phi)
     tx, ty = -ny, nx
-    d = rng.uniform(-0.1, 0.3) * e
+    d = rng.uniform(*sizes.coast_offset_share) * max(e, sizes.coast_reference_extent_m)
     step = max(2.0 * grid.spacing, e / 6000.0)
     half = 0.8 * e
     n = int(2 * half / step) + 1
@@ -286,42 +274,6 @@ def _rivers(
     return out
 
 
-def _harbour(
-    rng: np.random.Generator,
-    grid: Grid,
-    sea: BaseGeometry,
-    coast: BaseGeometry,
-    seaward: tuple[float, float],
-) -> Harbour | None:
-    coast = coast.intersection(box(*grid.bounds).buffer(-0.2 * grid.extent_m))
-    if coast.is_empty or coast.length < 200.0:
-        return None
-    p = coast.interpolate(rng.uniform(0.0, coast.length))
-    nx, ny = seaward
-    tx, ty = -ny, nx
-    depth = rng.uniform(250.0, 600.0)
-    width = min(rng.uniform(500.0, 1400.0), 0.5 * grid.extent_m)
-    quay = rng.uniform(20.0, 80.0)
-    along = _heading(tx, ty)
-    qx, qy = p.x + nx * quay, p.y + ny * quay
-    zone = shapes.oriented_rect(qx - nx * depth / 2, qy - ny * depth / 2, width, depth, along)
-    piers: list[Polygon] = []
-    k = int(rng.integers(2, 6))
-    pier_length = rng.uniform(150.0, 450.0)
-    pier_width = rng.uniform(15.0, 40.0)
-    for i in range(k):
-        o = -width / 2 + (i + 1) * width / (k + 1)
-        cx = qx + tx * o + nx * pier_length / 2
-        cy = qy + ty * o + ny * pier_length / 2
-        pier = shapes.oriented_rect(cx, cy, pier_length, pier_width, _heading(nx, ny))
-        tip = Point(qx + tx * o + nx * pier_length, qy + ty * o + ny * pier_length)
-        if sea.contains(tip):
-            piers.append(pier)
-    if not piers:
-        return None
-    return Harbour(zone, piers, (nx, ny), pier_length, pier_width)
-
-
 def _airport(
     rng: np.random.Generator,
     grid: Grid,
@@ -365,7 +317,7 @@ def _airport(
             apron_depth,
             heading,
         )
-        to_taxiway = _heading(-side * sx, -side * sy)
+        to_taxiway = shapes.heading(-side * sx, -side * sy)
         return Airport(zone, runway, taxiway, apron, heading, to_taxiway, apron_len)
     return None
 
@@ -393,12 +345,18 @@ def _roads(
 
 
 def make_layout(
-    rng: np.random.Generator, grid: Grid, table: Backscatter, classes: ClassTable
+    rng: np.random.Generator,
+    grid: Grid,
+    table: Backscatter,
+    classes: ClassTable,
+    sizes: LayoutTable | None = None,
 ) -> Layout:
-    """Draw a scene's layout (geometry and field parameters) from ``rng``."""
+    """Draw a scene's layout (geometry and field parameters) from ``rng``; ``sizes`` defaults to
+    ``layout.json``."""
+    sizes = sizes or load_layout_table()
     acq = make_acquisition(rng, grid, table)
     fields = make_fields(rng, grid, table)
-    lay = Layout(grid, acq, fields, field_seed=int(rng.integers(0, 2**31 - 1)))
+    lay = Layout(grid, acq, fields, field_seed=int(rng.integers(0, 2**31 - 1)), sizes=sizes)
     area_km2 = (grid.extent_m / 1000.0) ** 2
     scene = box(*grid.bounds)
     v = classes.value
@@ -406,7 +364,7 @@ def make_layout(
     sea: BaseGeometry = EMPTY
     seaward = (1.0, 0.0)
     if rng.uniform() < 0.85:
-        sea, seaward = _coast(rng, grid)
+        sea, seaward = _coast(rng, grid, sizes)
         shapely.prepare(sea)
         for _ in range(stratified_count(1 / 1500.0, sea.area / 1e6, rng)):
             p = _point_in(rng, grid, sea)
@@ -433,7 +391,7 @@ def make_layout(
     harbours: list[Harbour] = []
     if not sea.is_empty:
         for _ in range(stratified_count(1 / 15.0, coast.length / 1000.0, rng)):
-            h = _harbour(rng, grid, sea, coast, seaward)
+            h = make_harbour(rng, grid, sea, coast, seaward, sizes)
             if h is not None and all(h.zone.disjoint(o.zone.buffer(300.0)) for o in harbours):
                 harbours.append(h)
     urban: list[Polygon] = []
@@ -469,11 +427,10 @@ def make_layout(
     if not sea.is_empty:
         layers.append((v("sea"), sea))
     layers += [(v("harbour"), h.zone) for h in harbours]
-    layers += [(v("pier"), p) for h in harbours for p in h.piers]
+    structures = [p for h in harbours for p in (*h.piers, *h.breakwaters)]
+    layers += [(v("pier"), p) for p in structures]
 
-    built = shapely.union_all(
-        [*(h.zone for h in harbours), *(p for h in harbours for p in h.piers)]
-    )
+    built = shapely.union_all([*(h.zone for h in harbours), *structures])
     lay.layers = layers
     lay.roads = roads
     lay.sea = sea
@@ -488,6 +445,7 @@ def make_layout(
         "urban_areas": len(urban),
         "harbours": len(harbours),
         "piers": sum(len(h.piers) for h in harbours),
+        "breakwaters": sum(len(h.breakwaters) for h in harbours),
         "airports": len(airports),
         "roads": len(road_lines),
     }

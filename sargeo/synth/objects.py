@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import shapely
+from affine import Affine
 from rasterio.features import rasterize
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
@@ -23,8 +24,15 @@ from shapely.geometry.base import BaseGeometry
 from sargeo.records import Window
 from sargeo.synth import shapes
 from sargeo.synth.grid import Grid
+from sargeo.synth.harbour import moored_ships
 from sargeo.synth.layout import Layout
 from sargeo.synth.layout import stratified_count as _count
+from sargeo.synth.ships import (
+    Scatterer,
+    peak_sigma0_db,
+    ship_brightness_db,
+    ship_scatterers,
+)
 from sargeo.synth.tables import Backscatter
 
 WAKE_TURBULENT = 1
@@ -44,11 +52,21 @@ class SceneObject:
     attributes: dict[str, Any] = field(default_factory=dict)
     wakes: list[tuple[BaseGeometry, int]] = field(default_factory=list)
     point_target: bool = False
+    brightness_db: float = 0.0
+    scatterers: list[Scatterer] = field(default_factory=list)
     id: int = 0
     row0: int = 0
     col0: int = 0
     patch: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0, 0), bool))
-    peak: tuple[int, int] | None = None
+    peaks: list[tuple[int, int, float, float]] = field(default_factory=list)
+    """Point scatterers in pixels: (row, col, VV peak sigma0 dB, VH peak sigma0 dB)."""
+    coverage: npt.NDArray[np.float32] | None = None
+    """Share of each pixel of ``patch`` the footprint covers (ships: their hull's partial pixels)."""
+
+    @property
+    def peak(self) -> tuple[int, int] | None:
+        """Pixel of the dominant point scatterer (None without one)."""
+        return (self.peaks[0][0], self.peaks[0][1]) if self.peaks else None
 
     @property
     def bbox(self) -> tuple[int, int, int, int]:
@@ -114,6 +132,20 @@ def rasterise_patch(grid: Grid, geom: BaseGeometry) -> tuple[int, int, npt.NDArr
         return 0, 0, np.zeros((0, 0), bool)
     patch = pix[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     return row0 + int(rows[0]), col0 + int(cols[0]), patch
+
+
+COVERAGE_SUBPIXELS = 4
+"""Sub-pixels per side that a hull's pixel coverage is counted on."""
+
+
+def coverage_patch(grid: Grid, obj: SceneObject) -> npt.NDArray[np.float32]:
+    """Share of each pixel of ``obj.patch`` covered by its footprint (4 x 4 sub-pixels each)."""
+    k = COVERAGE_SUBPIXELS
+    h, w = obj.patch.shape
+    transform = grid.transform @ Affine.translation(obj.col0, obj.row0) @ Affine.scale(1.0 / k)
+    fine = rasterize([(obj.footprint, 1)], out_shape=(h * k, w * k), transform=transform)
+    share = fine.reshape(h, k, w, k).mean(axis=(1, 3), dtype=np.float32)
+    return np.where(obj.patch, share, np.float32(0.0)).astype(np.float32)
 
 
 def _ship_type(length: float, rng: np.random.Generator) -> str:
@@ -200,38 +232,32 @@ class _Placer:
              "moored": status == "moored", "under_way": status == "under_way",
              "speed_kn": round(speed, 1), "wake": False},
         )  # fmt: skip
-        pt = self.model.point_targets.get("ship")
-        obj.point_target = pt is not None and length >= pt.min_length_m
+        obj.brightness_db = ship_brightness_db(self.model.ship, self.rng)
+        obj.scatterers = ship_scatterers(
+            self.model.ship, length, width, obj.brightness_db, self.rng
+        )
+        obj.point_target = True
         if status == "under_way" and self.rng.uniform() < self.model.wake.probability:
             obj.wakes = _wakes(obj, self.rng, self.model)
             obj.attributes["wake"] = True
         return obj
 
 
-def _moored_ships(p: _Placer) -> None:
-    for h in p.layout.harbours:
-        nx, ny = h.seaward
-        heading = math.degrees(math.atan2(nx, ny)) % 360.0
-        for pier in h.piers:
-            c = pier.centroid
-            for side in (-1.0, 1.0):
-                if p.rng.uniform() > 0.65:
-                    continue
-                length = p.rng.uniform(25.0, max(min(0.9 * h.pier_length, 300.0), 30.0))
-                obj = p.ship(0.0, 0.0, length, heading + p.rng.choice([0.0, 180.0]), "moored")
-                off = side * (h.pier_width / 2 + obj.width_m / 2 + p.gap + 2.0)
-                slack = max((h.pier_length - length) / 2, 0.0) * p.rng.uniform(-1, 1)
-                cx = c.x + ny * off + nx * slack
-                cy = c.y - nx * off + ny * slack
-                obj.footprint = shapes.ship_hull(cx, cy, length, obj.width_m, obj.heading_deg)
-                p.try_add(obj, p.layout.open_sea)
+def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    """A draw uniform in log between ``low`` and ``high``."""
+    return float(np.exp(rng.uniform(math.log(low), math.log(high))))
 
 
 def _free_ships(p: _Placer, open_sea: BaseGeometry) -> None:
+    """Ships under way or anchored: a scene's traffic (per km2) drawn log-uniform from the table."""
     area = open_sea.area / 1e6
-    for _ in range(_count(p.rng.uniform(0.03, 0.2), area, p.rng)):
-        length = float(np.exp(p.rng.uniform(math.log(20.0), math.log(350.0))))
-        status = "under_way" if p.rng.uniform() < 0.75 else "anchored"
+    sizes = p.layout.sizes
+    for _ in range(_count(_log_uniform(p.rng, *sizes.traffic_per_km2), area, p.rng)):
+        lognormal = p.rng.lognormal(
+            math.log(sizes.ship_length_median_m), sizes.ship_length_log_sigma
+        )
+        length = float(np.clip(lognormal, *sizes.ship_length_m))
+        status = "under_way" if p.rng.uniform() < sizes.under_way_share else "anchored"
         for _try in range(8):
             x0, y0, x1, y1 = open_sea.bounds
             cx, cy = p.rng.uniform(x0, x1), p.rng.uniform(y0, y1)
@@ -362,7 +388,7 @@ def place_objects(
     open_sea = layout.open_sea
     shapely.prepare(open_sea)
     shapely.prepare(layout.land)
-    _moored_ships(p)
+    moored_ships(p)
     _aircraft(p)
     _tanks(p)
     if not open_sea.is_empty:
@@ -375,18 +401,38 @@ def place_objects(
         if obj.patch.size == 0:
             continue
         obj.id = len(kept) + 1
-        if obj.point_target:
-            obj.peak = _peak_pixel(obj, grid)
+        obj.peaks = _peaks(obj, grid, model)
+        if obj.cls == "ship":
+            obj.coverage = coverage_patch(grid, obj)
         kept.append(obj)
     return kept
 
 
-def _peak_pixel(obj: SceneObject, grid: Grid) -> tuple[int, int]:
-    """The object's pixel nearest its dominant scatterer (a ship's superstructure, aft of centre)."""
+def _peaks(obj: SceneObject, grid: Grid, model: Backscatter) -> list[tuple[int, int, float, float]]:
+    """The object's point scatterers at their nearest pixels of the object, with peak sigma0 (dB).
+
+    A ship's come from its scatterers (cross-sections over the resolution cell); a platform's or a
+    turbine's from the table's ``point_target`` sigma0 at its centre.
+    """
+    if obj.scatterers:
+        res = model.resolution_m
+        points = [
+            (s.along_m, s.across_m, peak_sigma0_db(s.rcs_dbsm[0], res),
+             peak_sigma0_db(s.rcs_dbsm[1], res))
+            for s in obj.scatterers
+        ]  # fmt: skip
+    elif obj.point_target and obj.cls in model.point_targets:
+        vv, vh = model.point_targets[obj.cls].db
+        points = [(0.0, 0.0, vv, vh)]
+    else:
+        return []
     c = obj.footprint.centroid
     dx, dy = shapes.direction(obj.heading_deg)
-    aft = -0.3 * obj.length_m if obj.cls == "ship" else 0.0
-    col, row = grid.to_pixel(c.x + dx * aft, c.y + dy * aft)
     rr, cc = np.nonzero(obj.patch)
-    k = int(np.argmin((rr + obj.row0 + 0.5 - row) ** 2 + (cc + obj.col0 + 0.5 - col) ** 2))
-    return int(rr[k]) + obj.row0, int(cc[k]) + obj.col0
+    out = []
+    for along, across, vv, vh in points:
+        x, y = c.x + dx * along + dy * across, c.y + dy * along - dx * across
+        col, row = grid.to_pixel(x, y)
+        k = int(np.argmin((rr + obj.row0 + 0.5 - row) ** 2 + (cc + obj.col0 + 0.5 - col) ** 2))
+        out.append((int(rr[k]) + obj.row0, int(cc[k]) + obj.col0, vv, vh))
+    return out

@@ -94,8 +94,11 @@ class Radar:
         self.wake_lut = np.ones(256, np.float32)
         self.wake_lut[WAKE_TURBULENT] = 10 ** (wake.turbulent_db / 10)
         self.wake_lut[WAKE_KELVIN] = 10 ** (wake.kelvin_db / 10)
-        self.targets = [o for o in objects if o.peak is not None and o.cls in model.point_targets]
-        self.peaks = np.array([o.peak for o in self.targets] or np.zeros((0, 2)), dtype=np.int64)
+        peaks = [p for o in objects for p in o.peaks]
+        self.peaks = np.array([p[:2] for p in peaks] or np.zeros((0, 2)), dtype=np.int64)
+        self.peak_linear = np.array(
+            [[10 ** (p[2] / 10), 10 ** (p[3] / 10)] for p in peaks] or np.zeros((0, 2))
+        )
         self.speckle = Speckle.make(options.looks, SINC_3DB_WIDTH * model.resolution_m / spacing)
 
     def incidence(self, window_cols: npt.NDArray[np.int64]) -> FloatArray:
@@ -110,6 +113,8 @@ class Radar:
         dtheta = self.incidence(cols) - np.float32(self.model.reference_incidence_deg)
         variation = self.luts["region_std"][m] * block.region
         variation += self.luts["texture_std"][m] * block.texture
+        if block.offset_db is not None:
+            variation += block.offset_db
         pixel_std = self.luts["pixel_std"][m]
         if np.any(pixel_std > 0):
             variation += pixel_std * noise.normal_field(self.seed, STREAM_PIXEL, w)
@@ -179,15 +184,13 @@ class Radar:
         """Add the peaks and sidelobe crosses of the point targets that reach this block."""
         w = block.window
         ext = self.model.max_extent_px
-        if not self.targets:
+        if not len(self.peaks):
             return
         pr, pc = self.peaks[:, 0], self.peaks[:, 1]
         near = (pr >= w.row - ext) & (pr < w.row + w.height + ext)
         near &= (pc >= w.col - ext) & (pc < w.col + w.width + ext)
         for i in np.flatnonzero(near).tolist():
-            obj = self.targets[i]
-            peak_db = self.model.point_targets[obj.cls].db[pol_index]
-            profile = self.sidelobe_profile(10 ** (peak_db / 10))
+            profile = self.sidelobe_profile(float(self.peak_linear[i, pol_index]))
             r, c = int(pr[i]) - w.row, int(pc[i]) - w.col
             if 0 <= r < w.height:
                 lo, hi = max(c - ext, 0), min(c + ext + 1, w.width)

@@ -19,6 +19,11 @@ def direction(heading_deg: float) -> tuple[float, float]:
     return math.sin(h), math.cos(h)
 
 
+def heading(dx: float, dy: float) -> float:
+    """Heading (deg clockwise from north) of a vector."""
+    return math.degrees(math.atan2(dx, dy)) % 360.0
+
+
 def _place(local: list[tuple[float, float]], cx: float, cy: float, heading_deg: float) -> Polygon:
     """Polygon from points in a local frame (a: along the heading, b: to starboard)."""
     dx, dy = direction(heading_deg)

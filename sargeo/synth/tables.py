@@ -21,6 +21,7 @@ from sargeo.errors import SargeoError
 HERE = Path(__file__).resolve().parent
 CLASSES_PATH = HERE / "classes.json"
 BACKSCATTER_PATH = HERE / "backscatter.json"
+LAYOUT_PATH = HERE / "layout.json"
 POLS: tuple[str, str] = ("VV", "VH")
 MAX_LOOKS_CEILING = 1000.0
 """No table may allow more looks than this: each look is a complex noise field per block."""
@@ -94,7 +95,6 @@ class PointTarget:
     """A bright point scatterer with sidelobe crosses (per object class)."""
 
     db: tuple[float, float]
-    min_length_m: float
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,19 @@ class WakeModel:
     kelvin_half_angle_deg: float
     kelvin_width_m: float
     length_ship_lengths: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class ShipRadar:
+    """Per-ship brightness and point scatterers (see `sargeo.synth.ships`)."""
+
+    reference_length_m: float
+    rcs_dbsm: tuple[float, float]
+    db_per_decade: float
+    spread_db: float
+    superstructure_along: float
+    secondary_per_100m: float
+    secondary_db: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -125,11 +138,13 @@ class Backscatter:
     swell_wavelength_m: tuple[float, float]
     double_bounce_db: tuple[float, float]
     cardinal_exponent: float
+    yard_db: float
     pslr_db: float
     resolution_m: float
     max_extent_px: int
     point_targets: dict[str, PointTarget]
     wake: WakeModel
+    ship: ShipRadar
     references: dict[str, str]
     sha256: str
 
@@ -247,6 +262,8 @@ def load_backscatter(path: Path = BACKSCATTER_PATH, table: ClassTable | None = N
     db = data.get("double_bounce", {})
     pt = data.get("point_target", {})
     wk = data.get("wake", {})
+    sr = data.get("ship_radar", {})
+    ws = f"{where}: ship_radar"
     looks = num(data, "looks", where)
     max_looks = num(data, "max_looks", where)
     k_shape = num(sea, "k_shape", f"{where}: sea_clutter")
@@ -277,13 +294,13 @@ def load_backscatter(path: Path = BACKSCATTER_PATH, table: ClassTable | None = N
             num(db, "vh_db", f"{where}: double_bounce"),
         ),
         cardinal_exponent=num(db, "cardinal_exponent", f"{where}: double_bounce"),
+        yard_db=num(db, "yard_db", f"{where}: double_bounce"),
         pslr_db=num(pt, "pslr_db", f"{where}: point_target"),
         resolution_m=num(pt, "resolution_m", f"{where}: point_target"),
         max_extent_px=int(num(pt, "max_extent_px", f"{where}: point_target")),
         point_targets={
             name: PointTarget(
                 db=(num(v, "vv_db", f"{where}: point_target.{name}"), num(v, "vh_db", name)),
-                min_length_m=num(v, "min_length_m", f"{where}: point_target.{name}", 0.0),
             )
             for name, v in pt.get("classes", {}).items()
         },
@@ -295,6 +312,69 @@ def load_backscatter(path: Path = BACKSCATTER_PATH, table: ClassTable | None = N
             kelvin_width_m=num(wk, "kelvin_width_m", f"{where}: wake"),
             length_ship_lengths=pair(wk, "length_ship_lengths", f"{where}: wake"),
         ),
+        ship=ShipRadar(
+            reference_length_m=num(sr, "reference_length_m", ws),
+            rcs_dbsm=pair(sr, "rcs_dbsm", ws),
+            db_per_decade=num(sr, "db_per_decade", ws),
+            spread_db=num(sr, "spread_db", ws),
+            superstructure_along=num(sr, "superstructure_along", ws),
+            secondary_per_100m=num(sr, "secondary_per_100m", ws),
+            secondary_db=pair(sr, "secondary_db", ws),
+        ),
         references=dict(data.get("references", {})),
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
     )
+
+
+@dataclass(frozen=True)
+class LayoutTable:
+    """Sizes (m) and densities of ships, harbour berths and buildings (``layout.json``)."""
+
+    coast_offset_share: tuple[float, float]
+    coast_reference_extent_m: float
+    traffic_per_km2: tuple[float, float]
+    ship_length_median_m: float
+    ship_length_log_sigma: float
+    ship_length_m: tuple[float, float]
+    under_way_share: float
+    moored_length_m: tuple[float, float]
+    berth_fill: float
+    berth_gap_m: tuple[float, float]
+    quay_berths: bool
+    breakwater_probability: float
+    breakwater_width_m: tuple[float, float]
+    breakwater_offset_m: tuple[float, float]
+    building_m: tuple[float, float]
+    yard_m: tuple[float, float]
+
+
+def load_layout_table(path: Path = LAYOUT_PATH) -> LayoutTable:
+    """Load and check the layout table: every range positive and increasing."""
+    data = read_json(path)
+    sections = ("coast", "ships", "harbour", "buildings")
+    coast, ships, harbour, buildings = (data.get(k, {}) for k in sections)
+    w = {k: f"{path}: {k}" for k in sections}
+    table = LayoutTable(
+        coast_offset_share=pair(coast, "offset_share", w["coast"]),
+        coast_reference_extent_m=num(coast, "reference_extent_m", w["coast"]),
+        traffic_per_km2=pair(ships, "traffic_per_km2", w["ships"]),
+        ship_length_median_m=num(ships, "length_median_m", w["ships"]),
+        ship_length_log_sigma=num(ships, "length_log_sigma", w["ships"]),
+        ship_length_m=pair(ships, "length_m", w["ships"]),
+        under_way_share=num(ships, "under_way_share", w["ships"]),
+        moored_length_m=pair(harbour, "moored_length_m", w["harbour"]),
+        berth_fill=num(harbour, "berth_fill", w["harbour"]),
+        berth_gap_m=pair(harbour, "berth_gap_m", w["harbour"]),
+        quay_berths=bool(harbour.get("quay_berths", True)),
+        breakwater_probability=num(harbour, "breakwater_probability", w["harbour"]),
+        breakwater_width_m=pair(harbour, "breakwater_width_m", w["harbour"]),
+        breakwater_offset_m=pair(harbour, "breakwater_offset_m", w["harbour"]),
+        building_m=pair(buildings, "footprint_m", w["buildings"]),
+        yard_m=pair(buildings, "yard_m", w["buildings"]),
+    )
+    for name in ("traffic_per_km2", "ship_length_m", "moored_length_m", "berth_gap_m",
+                 "breakwater_width_m", "breakwater_offset_m", "building_m", "yard_m"):  # fmt: skip
+        lo, hi = getattr(table, name)
+        if not 0 < lo <= hi:
+            raise SargeoError(f"{path}: {name} must be a range 0 < low <= high, got {[lo, hi]}")
+    return table

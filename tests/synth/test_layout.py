@@ -38,12 +38,14 @@ def test_objects_sit_where_they_belong(scenes: list[Scene]) -> None:
             elif obj.cls == "storage_tank":
                 assert lay.land.contains(fp)
             if obj.cls == "ship":
-                assert 20 <= obj.length_m <= 350 and obj.width_m < obj.length_m
+                lo, hi = lay.sizes.ship_length_m
+                assert lo <= obj.length_m <= hi and obj.width_m < obj.length_m
                 assert obj.attributes["status"] in ("moored", "anchored", "under_way")
                 assert obj.attributes["wake"] == bool(obj.wakes)
                 if obj.attributes["status"] == "moored":
-                    piers = [p for h in lay.harbours for p in h.piers]
-                    assert min(fp.distance(p) for p in piers) < 30.0
+                    # alongside a pier or the quay front
+                    berths = [g for h in lay.harbours for g in (*h.piers, h.zone)]
+                    assert min(fp.distance(g) for g in berths) < 30.0
     assert found["ship"] > 10 and found["aircraft"] > 0
     assert any(o.attributes.get("wake") for s in scenes for o in s.objects)
 

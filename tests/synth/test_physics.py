@@ -98,11 +98,18 @@ def test_speckle_is_correlated_at_the_resolution_cell(scene: Scene) -> None:
     assert coarse.radar.speckle.kernel.size == 1
 
 
+def _without_point_targets(radar: Radar, **changes: Any) -> Radar:
+    """The radar with options changed and no point scatterers (their sidelobes cross the sea)."""
+    other = _with(radar, **changes)
+    other.peaks = np.zeros((0, 2), np.int64)
+    return other
+
+
 def test_k_texture_makes_sea_clutter_heavier_tailed(scene: Scene) -> None:
-    gamma_only = _with(scene.radar, k_texture=False)
+    gamma_only = _without_point_targets(scene.radar, k_texture=False)
     block = _block(scene)
     sea = block.mask == scene.classes.value("sea")
-    k = scene.radar.sigma0(block)[0][sea]
+    k = _without_point_targets(scene.radar).sigma0(block)[0][sea]
     g = gamma_only.sigma0(block)[0][sea]
     assert float(k.mean()) == pytest.approx(float(g.mean()), rel=0.05)
     nu, looks = scene.model.k_shape, scene.radar.options.looks
@@ -146,12 +153,16 @@ def test_sidelobe_profile_peak_sidelobe_ratio(scene: Scene) -> None:
     assert (np.diff(profile[x >= 1.0]) <= 0).all()
 
 
-def test_large_ship_gets_a_sidelobe_cross(scene: Scene) -> None:
-    targets = [o for o in scene.objects if o.cls == "ship" and o.point_target]
-    assert targets and all(o.length_m >= 150 for o in targets)
-    # without speckle: a median of 16 correlated speckle samples scatters too much to test the cross
+def test_bright_ship_gets_a_sidelobe_cross(scene: Scene) -> None:
+    targets = [o for o in scene.objects if o.cls == "ship" and o.attributes["status"] != "moored"]
+    assert targets and all(o.point_target and o.peaks for o in targets)
+    # without speckle: a median of 16 correlated speckle samples scatters too much to test the cross;
+    # every peak set to 25 dB, so that its sidelobes 12-20 px out stand 2-6 dB over the sea
     clean = _with(scene.radar, speckle=False, k_texture=False)
-    vv = 10 * np.log10(clean.sigma0(_block(scene))[0])
+    clean.peak_linear = np.full_like(clean.peak_linear, 10**2.5)
+    block = _block(scene)
+    vv = 10 * np.log10(clean.sigma0(block)[0])
+    vv[block.mask != scene.classes.value("sea")] = np.nan  # the sea around the ship only
     checked = 0
     for obj in targets:
         r, c = obj.peak  # type: ignore[misc]
@@ -159,7 +170,9 @@ def test_large_ship_gets_a_sidelobe_cross(scene: Scene) -> None:
             continue
         arm = np.concatenate([vv[r, c + 12 : c + 20], vv[r, c - 20 : c - 12]])
         off = np.concatenate([vv[r + 12 : r + 20, c + 12], vv[r - 20 : r - 12, c - 12]])
-        assert np.median(arm) > np.median(off) + 2  # sidelobes 12-20 px out: 2-6 dB over the sea
+        if np.isnan(arm).mean() > 0.5 or np.isnan(off).mean() > 0.5:
+            continue
+        assert np.nanmedian(arm) > np.nanmedian(off) + 2
         checked += 1
     assert checked
 

@@ -17,6 +17,7 @@ import pytest
 
 from sargeo.errors import SargeoError
 from sargeo.synth import realism_check as C
+from sargeo.synth import realism_hrsid as H
 from sargeo.synth.scene import SynthOptions, generate
 from sargeo.synth.tables import load_classes
 
@@ -196,3 +197,67 @@ def test_no_speckle_fails(real: dict[str, float], tmp_path: Path) -> None:
 def test_single_look_speckle_fails(real: dict[str, float], tmp_path: Path) -> None:
     failing = _failing(real, _generate(tmp_path, SEEDS[:1], looks=1.0))
     assert {"land_enl", "sea_enl", "sea_tail_db"} <= failing
+
+
+# --- HRSID: 3 m 8-bit chips against the real hrsid_mini images ----------------------------------
+
+HRSID_SEED = 7
+"""24 scenes of 800 px (seed 7) at 3 m: 11 offshore chips (half or more sea, no harbour), 25 ships."""
+HRSID_SCENES = 24
+
+
+@pytest.fixture(scope="module")
+def hrsid_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Synthetic HRSID-like chips as `sargeo synth --sensor terrasar-x-stripmap --render hrsid`."""
+    out = tmp_path_factory.mktemp("hrsid") / "run"
+    opts = SynthOptions(size=800, seed=HRSID_SEED, sensor="terrasar-x-stripmap", render="hrsid")
+    generate(out, HRSID_SCENES, opts, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def hrsid_real(shared_data: Path) -> dict[str, float]:
+    """The real HRSID statistics."""
+    return H.summarise(H.reference_chips(shared_data / "hrsid_mini"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", list(H.TOLERANCES))
+def test_hrsid_chip_statistic_is_within_tolerance(
+    key: str, hrsid_real: dict[str, float], hrsid_world: Path
+) -> None:
+    chips = H.synthetic_chips(hrsid_world)
+    assert len(chips) >= 3
+    (check,) = (c for c in C.compare(hrsid_real, H.summarise(chips), H.TOLERANCES) if c.key == key)
+    t = check.tolerance
+    assert check.passed, (
+        f"{t.label}: synthetic {check.synth:.2f} vs real {check.real:.2f} ({t.why})"
+    )
+
+
+def test_hrsid_statistics_of_known_chips() -> None:
+    grey = np.full((100, 100), 16, np.uint8)
+    ship = np.zeros((100, 100), bool)
+    ship[40:44, 20:70] = True
+    grey[ship] = 250
+    stats = H.chip_stats(grey, ship, [(20, 40, 50, 4)])
+    assert stats.median_grey == 16 and stats.ship_p90_grey == 250
+    assert stats.box_long_px == [50.0] and stats.ships == 1 and stats.sea_cv == 0.0
+    summary = H.summarise([stats, H.chip_stats(grey, np.zeros_like(ship), [])])
+    assert summary["ships_per_image"] == 0.5 and summary["box_long_px"] == 50.0
+
+
+@pytest.mark.slow
+def test_the_10_m_world_rendered_alike_fails_the_hrsid_check(
+    hrsid_real: dict[str, float], tmp_path: Path
+) -> None:
+    # Sentinel-1 imaging (4.4 looks, 20 m resolution) of the same world at 3 m: the check sees it
+    out = tmp_path / "s1"
+    opts = SynthOptions(size=800, seed=HRSID_SEED, spacing=3.0, render="hrsid")
+    generate(out, HRSID_SCENES // 2, opts, progress=False)
+    failing = {
+        c.key
+        for c in C.compare(hrsid_real, H.summarise(H.synthetic_chips(out)), H.TOLERANCES)
+        if not c.passed
+    }
+    assert "sea_cv" in failing
