@@ -251,8 +251,9 @@ def prepare(
     Args:
         pixels: (bands, H, W) or (H, W) array of one image.
         units: ``linear`` power, ``amplitude``, ``dB`` or ``uint8`` (an 8-bit display, e.g. a JPEG
-            chip; all its bands are averaged into one grey level, as HRSID's three identical channels).
-        polarisations: Name of each band (VV, VH, HH, HV); ignored for ``uint8``.
+            chip; its bands are averaged into one grey level, as HRSID's three identical channels,
+            except an optical image whose bands are named red, green, blue: those pass through).
+        polarisations: Name of each band (VV, VH, HH, HV; R, G, B for optical 8-bit images).
         spec: The fixed description of the model's input.
         nodata: Pixel value marking no data (besides NaN and infinities).
 
@@ -264,8 +265,15 @@ def prepare(
     if nodata is not None and np.isfinite(nodata):
         invalid |= x == np.float32(nodata)
     if units == "uint8":
-        grey = np.where(invalid, np.nan, x).mean(axis=0) / np.float32(spec.uint8_scale)
-        unit = np.clip(np.stack([grey, grey, grey]), 0.0, 1.0)
+        unit: FloatArray
+        scaled = np.where(invalid, np.nan, x) / np.float32(spec.uint8_scale)
+        if tuple(p.upper()[:1] for p in polarisations) == ("R", "G", "B") and x.shape[0] == 3:
+            unit = np.clip(scaled, 0.0, 1.0).astype(
+                np.float32
+            )  # an optical RGB image: its colours are the channels
+        else:
+            grey = scaled.mean(axis=0)
+            unit = np.clip(np.stack([grey, grey, grey]), 0.0, 1.0).astype(np.float32)
     else:
         if units not in ("linear", "amplitude", "dB"):
             raise InputError(f"cannot prepare pixels in units {units!r}")

@@ -74,6 +74,10 @@ def test_single_pol_and_8bit_give_three_identical_channels() -> None:
     jpeg = np.repeat(RNG.integers(0, 256, (1, 32, 32), dtype=np.uint8), 3, axis=0)
     out = prepare(jpeg, "uint8", ("B1", "B2", "B3"), SPEC)
     np.testing.assert_allclose(out, np.repeat(jpeg[:1] / 255.0, 3, axis=0), atol=1e-6)
+    rgb = RNG.integers(0, 256, (3, 32, 32), dtype=np.uint8)
+    np.testing.assert_allclose(
+        prepare(rgb, "uint8", ("red", "green", "blue"), SPEC), rgb / 255.0, atol=1e-6
+    )
     with pytest.raises(InputError, match="needs polarisation"):
         prepare(db[:1], "dB", ("VV",), SPEC.replace(single_pol="error"))
     with pytest.raises(InputError, match="input has HV"):
