@@ -67,6 +67,18 @@ def evaluate_checkpoint(
     labels: Path | None = None,
 ) -> str:
     """Retrieval (and optionally zero-shot) metrics; returns the printed table, writes JSON if asked."""
+    with torch.no_grad():
+        return _evaluate(model_path, data, output, max_images, zeroshot, labels)
+
+
+def _evaluate(
+    model_path: Path,
+    data: Path,
+    output: Path | None,
+    max_images: int,
+    zeroshot: str | None,
+    labels: Path | None,
+) -> str:
     from sargeo.eval.embed import embed_images, embed_texts
     from sargeo.train.checkpoint import write_json
     from sargeo.train.clip_task import evaluate_retrieval
@@ -75,7 +87,6 @@ def evaluate_checkpoint(
         raise InputError("--zeroshot and --labels go together")
     model, meta = load_clip(model_path)
     csv_path = caption_file(data)
-    torch.set_grad_enabled(False)
     result: dict[str, Any] = {
         "model": meta.get("model"),
         "checkpoint": meta["checkpoint"],

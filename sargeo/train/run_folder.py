@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from sargeo import __version__
-from sargeo.atomic import atomic_dir
+from sargeo.atomic import atomic_dir, clean_leftovers
 from sargeo.errors import InputError, OutputError
 from sargeo.train.checkpoint import read_json
 from sargeo.train.recipe import Recipe
@@ -46,3 +46,15 @@ def check_resume(run_dir: Path, recipe: Recipe) -> None:
             f"run folder {run_dir} was made by another recipe (hash {made_by}, this one {recipe.digest()});"
             " resume it with the same recipe and data, or start a new run folder"
         )
+    clean_run_folder(run_dir)
+
+
+def clean_run_folder(run_dir: Path) -> None:
+    """Remove what killed writes left in a run folder (hidden partial checkpoints, logs, final model)."""
+    for name in ("log.csv", "eval.csv", "curves.png", "model.json", "final"):
+        clean_leftovers(run_dir / name)
+    checkpoints = run_dir / "checkpoints"
+    if checkpoints.is_dir():
+        names = {e.name[1:14] for e in checkpoints.iterdir() if e.name.startswith(".step-")}
+        for name in names:
+            clean_leftovers(checkpoints / name)

@@ -77,6 +77,9 @@ def _open_clip_config(spec: Mapping[str, Any], pretrained: bool) -> dict[str, An
     cfg.pop("custom_text", None)
     text = cfg.get("text_cfg", {})
     if text.get("hf_model_name"):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # the unused BERT pooler weights are expected (mean pooling)
         text["hf_model_name"] = str(resolve(text["hf_model_name"]))
         text["hf_model_pretrained"] = bool(text.get("hf_model_pretrained", True)) and pretrained
     return cfg
@@ -150,8 +153,12 @@ def load_open_clip_weights(model: SarClip, path: Path) -> None:
         raise InputError(f"--init checkpoint {path} does not exist")
     try:
         open_clip.load_checkpoint(model.net, str(path), strict=True, weights_only=False)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0:2]
+    except (
+        RuntimeError,
+        AssertionError,
+        IndexError,
+    ) as exc:  # open_clip asserts on some mismatches
+        first = (str(exc) or type(exc).__name__).splitlines()[0:2]
         raise InputError(
             f"checkpoint {path} does not fit model {model.name}: {' '.join(first)[:300]}"
         ) from exc
