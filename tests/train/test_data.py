@@ -9,14 +9,14 @@ import pytest
 import rasterio
 
 from sargeo.errors import InputError
-
-pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 from sargeo.models.clip import load_config
 from sargeo.runtime.preprocess import PreprocessSpec, prepare
 from sargeo.train.augment import radiometric, to_display
 from sargeo.train.data import RawImage, read_caption_csv, read_image
 from sargeo.train.dataset import PairStream, StreamSampler
 from sargeo.train.recipe import AugmentConfig
+
+pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 
 
 def _tif(path: Path, data: np.ndarray, descriptions: tuple[str, ...] = (), **tags: str) -> Path:
