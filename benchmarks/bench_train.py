@@ -37,14 +37,14 @@ SAR_AUGMENT = {"dihedral": True, "speckle_p": 0.3, "looks": [2, 8], "gain_p": 0.
 FREEZE = {"sar-rs-clip-lite": ["text", "image.early", "image.middle"]}
 
 
-def make_corpus(out: Path, scenes: int, size: int = 256) -> Path:
+def make_corpus(out: Path, scenes: int, size: int = 256, splits: str = "0.8,0.1,0.1") -> Path:
     """Synthetic scenes, narrated, with ``optical/captions_{split}.csv`` of their optical captions."""
     from sargeo.cli import main
 
     synth = out / "synth"
     if main(["synth", "-o", str(synth), "--scenes", str(scenes), "--size", str(size), "-q"]):
         raise SystemExit("synth failed")
-    if main(["narrate", str(synth), "-o", str(out / "narrated"), "-q"]):
+    if main(["narrate", str(synth), "-o", str(out / "narrated"), "-q", "--splits", splits]):
         raise SystemExit("narrate failed")
     narrated = out / "narrated"
     splits = json.loads((narrated / "splits.json").read_text())

@@ -16,7 +16,7 @@ def test_label_sets_from_real_samples(shared_data: Path, tmp_path: Path) -> None
     ships = opensarship_labels(shared_data / "opensarship", tmp_path / "ships.csv")
     assert label_counts(ships) == {"cargo": 80, "other": 26, "tanker": 27}
     images, labels, pols = read_labels(ships)
-    assert pols[0] == ("VH", "VV") and Path(images[0]).is_file()
+    assert pols[0] == ("VH", "VV") and Path(images[0]).is_file() and labels[0] == "cargo"
     water = sen1floods11_tile_labels(shared_data / "sen1floods11", tmp_path / "s1tiles")
     counts = label_counts(water)
     assert set(counts) == {"land", "water"} and sum(counts.values()) <= 16

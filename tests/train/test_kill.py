@@ -15,7 +15,7 @@ import torch
 
 from sargeo.train.recipe import load_recipe
 from sargeo.train.trainer import train
-from tests.train.conftest import tiny_recipe, write_recipe
+from tests.train.conftest import tiny_recipe, train_argv, write_recipe
 
 
 @pytest.mark.slow
@@ -24,20 +24,7 @@ def test_sigkill_then_resume(corpus: Path, tmp_path: Path) -> None:
     recipe["stages"] = [{**recipe["stages"][1], "steps": 80}]
     path = write_recipe(tmp_path / "r.json", recipe)
     run = tmp_path / "killed"
-    cmd = [
-        sys.executable,
-        "-m",
-        "sargeo",
-        "train",
-        "clip",
-        "--recipe",
-        str(path),
-        "--corpus",
-        str(corpus),
-        "-o",
-        str(run),
-        "-q",
-    ]
+    cmd = [sys.executable, *train_argv(path, corpus, run)]
     proc = subprocess.Popen(
         cmd, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stderr=subprocess.DEVNULL
     )
