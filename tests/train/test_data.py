@@ -116,3 +116,30 @@ def test_stream_is_a_function_of_position(tmp_path: Path) -> None:
     image, _ = plain[0]
     raw = read_image(table.images[plain.image_at(0)])
     assert np.array_equal(image.numpy(), prepare(raw.pixels, raw.units, raw.polarisations, spec))
+
+
+def test_frozen_batch_norm_stays_frozen_through_the_text_cache(corpus: Path) -> None:
+    import torch
+
+    from sargeo.train.clip_task import ClipTask
+    from sargeo.train.freezing import freeze, train_mode
+    from sargeo.train.recipe import load_recipe
+
+    recipe = load_recipe("clip-lite-single", corpus=str(corpus))
+    task = ClipTask()
+    model = task.build_model(recipe)
+    prefixes = task.frozen_prefixes(model, ("text", "image.early"))
+    freeze(model, prefixes)
+    task.begin_stage(model, recipe.stages[0])
+    assert task.cached
+    stem_bn = model.net.visual.trunk.bn1
+    before = stem_bn.running_mean.clone()
+    train_mode(model, prefixes)
+    images = torch.randn(4, 3, 160, 160)
+    loss, _ = task.loss(
+        task.wrap(model), model, (images, ["a", "b", "c", "d"]), torch.device("cpu")
+    )
+    loss.backward()
+    assert not stem_bn.training and torch.equal(stem_bn.running_mean, before)
+    assert model.net.visual.trunk.bn2.training  # the trained part still trains
+    assert len(task.cache) == 4 and stem_bn.weight.grad is None
