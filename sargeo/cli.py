@@ -151,7 +151,9 @@ def _run_train(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe, corpus=args.corpus or "", init=args.init or "")
     if recipe.task != args.task:
         raise OptionError("recipe", f"is a {recipe.task} recipe, not a {args.task} one")
-    print(train(recipe, Path(args.output), resume=args.resume, progress=not args.quiet).summary())
+    result = train(recipe, Path(args.output), resume=args.resume, progress=not args.quiet)
+    if result.main:  # under torchrun only rank 0 reports
+        print(result.summary())
     return 0
 
 

@@ -8,6 +8,7 @@ resumed run uses the very same numbers.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,11 @@ from sargeo.train.recipe import EvalConfig, Recipe, Stage
 from sargeo.train.task import TaskAdapter
 
 MAX_LOGIT_SCALE = 4.6052  # ln(100), as open_clip clamps it
+
+# open_clip's ClipLoss gathers features with torch.distributed.nn.all_gather (it works; torch plans a new API)
+warnings.filterwarnings(
+    "ignore", message=r"torch\.distributed\.nn\.functional\.all_gather is deprecated"
+)
 
 
 class _Step(nn.Module):

@@ -8,7 +8,9 @@ run resumes, and a resume is refused when the folder was made by another recipe.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sargeo import __version__
 from sargeo.atomic import atomic_dir, clean_leftovers
@@ -17,8 +19,8 @@ from sargeo.train.checkpoint import read_json
 from sargeo.train.recipe import Recipe
 
 
-def create_run_folder(run_dir: Path, recipe: Recipe) -> None:
-    """Make ``run_dir`` with the recipe in it; refuse an existing folder (use ``--resume``)."""
+def create_run_folder(run_dir: Path, recipe: Recipe, model_config: Mapping[str, Any]) -> None:
+    """Make ``run_dir`` with the recipe and model config in it; refuse an existing folder."""
     if run_dir.exists():
         raise OutputError(
             f"run folder {run_dir} exists; use `resume` to continue it or name a new one"
@@ -33,6 +35,7 @@ def create_run_folder(run_dir: Path, recipe: Recipe) -> None:
             "sargeo": __version__,
         }
         (tmp / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+        (tmp / "model.json").write_text(json.dumps(model_config, indent=2) + "\n")
         (tmp / "checkpoints").mkdir()
 
 

@@ -34,6 +34,7 @@ from sargeo.train.checkpoint import (
     step_checkpoints,
     step_folder,
 )
+from sargeo.train.data import read_caption_csv
 from sargeo.train.dataset import StreamSampler
 from sargeo.train.distributed import World, barrier, close_world, init_world
 from sargeo.train.freezing import freeze, train_mode
@@ -51,6 +52,7 @@ class TrainResult:
     steps: int
     seconds: float
     final_metrics: dict[str, float]
+    main: bool = True
 
     def summary(self) -> str:
         """One paragraph for the CLI."""
@@ -229,17 +231,24 @@ class Trainer:
         torch.set_num_threads(recipe.threads or max(1, (os.cpu_count() or 1) // world.size))
         torch.use_deterministic_algorithms(True, warn_only=True)
         _seed_everything(recipe.seed)
+        # everything that can fail on bad input fails here, before the run folder exists
+        if not self.resume and self.run_dir.exists():
+            create_run_folder(self.run_dir, recipe, {})  # refuses, with the message for it
+        model = self.task.build_model(recipe).to(world.device)
+        tables = [
+            len(cast(Sized, self.task.train_data(model, recipe, s, i)))
+            for i, s in enumerate(recipe.stages)
+        ]
+        for stage in recipe.stages:
+            self.task.frozen_prefixes(model, stage.freeze)
+            if recipe.stage_eval(stage).data:
+                read_caption_csv([recipe.stage_eval(stage).data])
         if world.main:
             if self.resume:
                 check_resume(self.run_dir, recipe)
             else:
-                create_run_folder(self.run_dir, recipe)
+                create_run_folder(self.run_dir, recipe, self.task.model_config(model))
         barrier(world)
-        model = self.task.build_model(recipe).to(world.device)
-        if world.main and not self.resume:
-            from sargeo.train.checkpoint import write_json
-
-            write_json(self.run_dir / "model.json", self.task.model_config(model))
         state = self._restore(model)
         start_stage, step = 0, 0
         if state is not None:
@@ -247,10 +256,6 @@ class Trainer:
             _set_rng_state(state["rng"])
             self.train_rows, self.eval_rows = list(state["train_rows"]), list(state["eval_rows"])
             self.task.load_state_dict(state.get("task", {}))
-        tables = [
-            len(cast(Sized, self.task.train_data(model, recipe, s, i)))
-            for i, s in enumerate(recipe.stages)
-        ]
         totals = [stage_steps(s, n) for s, n in zip(recipe.stages, tables, strict=True)]
         bar = tqdm(
             total=sum(totals),
@@ -277,7 +282,7 @@ class Trainer:
             )
             self._write_logs()
         barrier(world)
-        return TrainResult(self.run_dir, step, time.time() - started, metrics)
+        return TrainResult(self.run_dir, step, time.time() - started, metrics, world.main)
 
     def _stage(
         self,
