@@ -139,6 +139,7 @@ def _run_corpus_build(args: argparse.Namespace) -> int:
         workers=args.workers,
     )
     print(result.summary())
+    return 0
 
 
 def _run_train(args: argparse.Namespace) -> int:
