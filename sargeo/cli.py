@@ -430,6 +430,8 @@ CONTRACT: list[tuple[str, str]] = [
 
 BUILDERS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "export": cli_bundles.add_export,
+    "index": cli_bundles.add_index,
+    "search": cli_bundles.add_search,
     "synth": _add_synth,
     "tile": _add_tile,
     "narrate": _add_narrate,

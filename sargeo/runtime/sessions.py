@@ -55,6 +55,9 @@ def open_session(path: Path, threads: int | None = None) -> Any:
     options.intra_op_num_threads = threads or default_threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # warnings about unused initialisers are not the user's concern
+    # Idle worker threads sleep instead of spinning: the index pipeline's reader threads need the
+    # cores between inference calls.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
