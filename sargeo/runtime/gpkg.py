@@ -105,6 +105,9 @@ CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT N
   CONSTRAINT uk_gc_table_name UNIQUE (table_name),
   CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
   CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));
+"""
+
+_STYLE_TABLE = """
 CREATE TABLE layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256),
   f_table_schema TEXT(256), f_table_name TEXT(256), f_geometry_column TEXT(256),
   styleName TEXT(30), styleQML TEXT, styleSLD TEXT, useAsDefault BOOLEAN, description TEXT,
@@ -186,6 +189,7 @@ def write_polygons(
             (layer, srs_id),
         )
         if style is not None:
+            db.executescript(_STYLE_TABLE)
             db.execute(
                 "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name,"
                 " f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description,"
