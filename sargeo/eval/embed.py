@@ -19,9 +19,12 @@ def embed_images(
     images: Sequence[str],
     batch_size: int = 64,
     device: torch.device | str = "cpu",
-    polarisations: tuple[str, ...] | None = None,
+    polarisations: Sequence[tuple[str, ...] | None] | None = None,
 ) -> npt.NDArray[np.float32]:
-    """Unit-length embeddings (N, D) of image files, prepared with the model's preprocessing."""
+    """Unit-length embeddings (N, D) of image files, prepared with the model's preprocessing.
+
+    ``polarisations``: per image, the band names where the file does not state them (or None).
+    """
     model.eval()
     loader = DataLoader(
         ImageSet(list(images), model.preprocess, polarisations), batch_size=batch_size

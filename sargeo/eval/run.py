@@ -45,8 +45,8 @@ def caption_file(data: Path) -> Path:
     raise InputError(f"{data} has no captions (captions_test.csv or captions_val.csv)")
 
 
-def read_labels(path: Path) -> tuple[list[str], list[str]]:
-    """A ``filepath,label`` CSV (paths relative to it) -> (images, labels)."""
+def read_labels(path: Path) -> tuple[list[str], list[str], list[tuple[str, ...] | None]]:
+    """A ``filepath,label[,polarisations]`` CSV (paths relative to it) -> images, labels, polarisations."""
     try:
         with path.open(newline="") as fh:
             rows = list(csv.DictReader(fh))
@@ -55,7 +55,8 @@ def read_labels(path: Path) -> tuple[list[str], list[str]]:
     if not rows or not {"filepath", "label"} <= set(rows[0]):
         raise InputError(f"{path} needs the columns filepath, label and at least one row")
     images = [str(p if (p := Path(r["filepath"])).is_absolute() else path.parent / p) for r in rows]
-    return images, [r["label"] for r in rows]
+    pols = [tuple(t.split(",")) if (t := r.get("polarisations") or "") else None for r in rows]
+    return images, [r["label"] for r in rows], pols
 
 
 def evaluate_checkpoint(
@@ -95,12 +96,14 @@ def _evaluate(
     }
     text = format_table({csv_path.name: result["retrieval"]})
     if zeroshot and labels:
-        images, truth = read_labels(labels)
+        images, truth, pols = read_labels(labels)
         prompts = class_prompts(zeroshot)
         names, classes = class_embeddings({c: embed_texts(model, p) for c, p in prompts.items()})
         result["zeroshot"] = {
             "task": zeroshot,
-            **zeroshot_metrics(embed_images(model, images), classes, names, truth),
+            **zeroshot_metrics(
+                embed_images(model, images, polarisations=pols), classes, names, truth
+            ),
         }
         z = result["zeroshot"]
         text += (

@@ -35,25 +35,36 @@ def to_display(power: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 
 def radiometric(raw: RawImage, cfg: AugmentConfig, rng: np.random.Generator) -> RawImage:
-    """Gain, speckle, VV-only and 8-bit display augmentations of a SAR image (8-bit images pass)."""
-    if raw.units == "uint8":
+    """Gain, speckle, VV-only and 8-bit display augmentations of a SAR image (8-bit images pass).
+
+    The draws are made in a fixed order whatever fires; an image no augmentation touches is returned
+    as it is (not round-tripped through linear power), so it reaches `prepare` exactly as at inference.
+    """
+    gain, speckle, single, quantise = (rng.random() for _ in range(4))
+    fires = (
+        gain < cfg.gain_p,
+        speckle < cfg.speckle_p,
+        single < cfg.single_pol_p and len(raw.polarisations) > 1 and "VV" in raw.polarisations,
+        quantise < cfg.quantise_p,
+    )
+    if raw.units == "uint8" or not any(fires):
         return raw
     pixels = raw.pixels
     if raw.nodata is not None and np.isfinite(raw.nodata):
         pixels = np.where(pixels == raw.nodata, np.nan, pixels)
     power = to_linear_power(pixels, raw.units)
     pols = raw.polarisations
-    if rng.random() < cfg.gain_p:
+    if fires[0]:
         offset = rng.uniform(-cfg.gain_db, cfg.gain_db)
         ramp = rng.uniform(-cfg.gain_db, cfg.gain_db) * np.linspace(-0.5, 0.5, power.shape[-1])
         power = power * (10.0 ** ((offset + ramp) / 10.0)).astype(np.float32)
-    if rng.random() < cfg.speckle_p:
+    if fires[1]:
         looks = rng.uniform(*cfg.looks)
         power = power * rng.gamma(looks, 1.0 / looks, size=power.shape).astype(np.float32)
-    if len(pols) > 1 and "VV" in pols and rng.random() < cfg.single_pol_p:
+    if fires[2]:
         power = power[[pols.index("VV")]]
         pols = ("VV",)
-    if rng.random() < cfg.quantise_p:
+    if fires[3]:
         band = power[pols.index("VV")] if "VV" in pols else power[0]
         grey = to_display(band)
         return RawImage(np.stack([grey, grey, grey]), "uint8", ("B1", "B2", "B3"), None)

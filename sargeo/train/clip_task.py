@@ -94,9 +94,10 @@ class ClipTask(TaskAdapter):
     ) -> torch.Tensor:
         missing = list(dict.fromkeys(c for c in captions if c not in self.cache))
         if missing:
-            was_training = model.training
+            modes = [(m, m.training) for m in model.modules()]
             emb = embed_texts(model, missing, device=device)
-            model.train(was_training)
+            for module, training in modes:  # frozen image blocks stay in eval mode (their BN stats)
+                module.train(training)
             self.cache.update(
                 {c: torch.from_numpy(e.copy()) for c, e in zip(missing, emb, strict=True)}
             )

@@ -9,7 +9,7 @@ the uninterrupted run would have seen. Global batch ``b`` is positions ``b*B .. 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -95,12 +95,18 @@ class ImageSet(Dataset[torch.Tensor]):
     """Images for evaluation and embedding: prepared, never augmented."""
 
     def __init__(
-        self, images: list[str], spec: PreprocessSpec, polarisations: tuple[str, ...] | None = None
+        self,
+        images: list[str],
+        spec: PreprocessSpec,
+        polarisations: Sequence[tuple[str, ...] | None] | None = None,
     ) -> None:
-        self.images, self.spec, self.polarisations = images, spec, polarisations
+        self.images, self.spec = images, spec
+        self.polarisations = (
+            list(polarisations) if polarisations is not None else [None] * len(images)
+        )
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        return _prepare_raw(read_image(self.images[index], self.polarisations), self.spec)
+        return _prepare_raw(read_image(self.images[index], self.polarisations[index]), self.spec)

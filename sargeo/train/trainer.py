@@ -362,6 +362,10 @@ class Trainer:
                         "compute_s": done - fetched,
                     }
                 )
+                if (
+                    world.main
+                ):  # rewritten from the rows, so a resume drops rows after its checkpoint
+                    write_csv(self.run_dir / "log.csv", self.train_rows)
             bar.set_postfix(
                 loss=f"{float(loss.detach()):.3f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}"
             )

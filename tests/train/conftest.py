@@ -2,40 +2,43 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from benchmarks.bench_train import make_corpus
 from sargeo.cli import main
 
 
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Narrated synthetic scenes (captions_{split}.csv) with optical/captions_{split}.csv beside them."""
-    root = tmp_path_factory.mktemp("corpus")
-    assert main(["synth", "-o", str(root / "synth"), "--size", "256", "--scenes", "6", "-q"]) == 0
-    out = root / "narrated"
-    assert (
-        main(["narrate", str(root / "synth"), "-o", str(out), "-q", "--splits", "0.6,0.4,0"]) == 0
-    )
-    (out / "optical").mkdir()
-    splits = json.loads((out / "splits.json").read_text())
-    by_split: dict[str, list[tuple[str, str]]] = {"train": [], "val": [], "test": []}
-    for scene in sorted((root / "synth").glob("scene_*")):
-        info = json.loads((scene / "scene.json").read_text())
-        split = splits.get(scene.name, "train") if isinstance(splits, dict) else "train"
-        split = split if split in by_split else "train"
-        for caption in info.get("optical_captions", []):
-            by_split[split].append((str(scene / "optical.tif"), caption))
-    for split, rows in by_split.items():
-        with (out / "optical" / f"captions_{split}.csv").open("w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["filepath", "title"])
-            writer.writerows(rows)
-    return out
+    return make_corpus(tmp_path_factory.mktemp("corpus"), scenes=6, splits="0.6,0.4,0")
+
+
+def train_cli(recipe: Path, corpus: Path, run: Path, *extra: str) -> int:
+    """``sargeo train clip --recipe RECIPE --corpus CORPUS -o RUN -q EXTRA...`` in this process."""
+    argv = ["train", "clip", "--recipe", str(recipe), "--corpus", str(corpus), "-o", str(run), "-q"]
+    return main([*argv, *extra])
+
+
+def train_argv(recipe: Path, corpus: Path, run: Path) -> list[str]:
+    """The same command for a subprocess (``python -m sargeo ...``)."""
+    return [
+        "-m",
+        "sargeo",
+        "train",
+        "clip",
+        "--recipe",
+        str(recipe),
+        "--corpus",
+        str(corpus),
+        "-o",
+        str(run),
+        "-q",
+    ]
 
 
 def tiny_recipe(**changes: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from sargeo.cli import main
-from tests.train.conftest import tiny_recipe, write_recipe
+from tests.train.conftest import tiny_recipe, train_cli, write_recipe
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -17,20 +17,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 def _train(
     capsys: pytest.CaptureFixture[str], recipe: Path, corpus: Path, run: Path, *extra: str
 ) -> tuple[int, str]:
-    code = main(
-        [
-            "train",
-            "clip",
-            "--recipe",
-            str(recipe),
-            "--corpus",
-            str(corpus),
-            "-o",
-            str(run),
-            "-q",
-            *extra,
-        ]
-    )
+    code = train_cli(recipe, corpus, run, *extra)
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
     return code, err
@@ -85,22 +72,7 @@ def test_existing_folder_and_resume_of_another_recipe(
     short = tiny_recipe(stages=[{**tiny_recipe()["stages"][1], "steps": 2}])
     recipe = write_recipe(tmp_path / "r.json", short)
     run = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "clip",
-                "--recipe",
-                str(recipe),
-                "--corpus",
-                str(corpus),
-                "-o",
-                str(run),
-                "-q",
-            ]
-        )
-        == 0
-    )
+    assert train_cli(recipe, corpus, run) == 0
     capsys.readouterr()
     before = sorted(p.name for p in run.rglob("*"))
     code, err = _train(capsys, recipe, corpus, run)

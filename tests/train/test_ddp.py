@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sargeo.cli import main
-from tests.train.conftest import tiny_recipe, write_recipe
+from tests.train.conftest import tiny_recipe, train_argv, train_cli, write_recipe
 
 
 def _free_port() -> int:
@@ -34,30 +33,12 @@ def test_two_gloo_processes_match_one(corpus: Path, tmp_path: Path) -> None:
     path = write_recipe(tmp_path / "r.json", recipe)
     ddp, single = tmp_path / "ddp", tmp_path / "single"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-        "--master_port", str(_free_port()),
-        "-m", "sargeo", "train", "clip", "--recipe", str(path), "--corpus", str(corpus), "-o", str(ddp), "-q",
-    ]  # fmt: skip
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    cmd = [*torchrun, "--master_port", str(_free_port()), *train_argv(path, corpus, ddp)]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("trained 3 steps") == 1  # only rank 0 reports
-    assert (
-        main(
-            [
-                "train",
-                "clip",
-                "--recipe",
-                str(path),
-                "--corpus",
-                str(corpus),
-                "-o",
-                str(single),
-                "-q",
-            ]
-        )
-        == 0
-    )
+    assert train_cli(path, corpus, single) == 0
     # each process embeds half of every global batch; the gathered loss is the whole batch's
     assert _losses(ddp) == pytest.approx(_losses(single), abs=1e-4)
     a = torch.load(ddp / "final" / "model.pt", weights_only=True)

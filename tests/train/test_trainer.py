@@ -14,7 +14,7 @@ import torch
 from sargeo.cli import main
 from sargeo.train.recipe import load_recipe
 from sargeo.train.trainer import train
-from tests.train.conftest import tiny_recipe, write_recipe
+from tests.train.conftest import tiny_recipe, train_cli, write_recipe
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -31,22 +31,7 @@ def _losses(run: Path) -> list[tuple[str, str]]:
 def test_two_stage_run_writes_a_complete_run_folder(corpus: Path, tmp_path: Path) -> None:
     recipe_file = write_recipe(tmp_path / "r.json", tiny_recipe(keep_checkpoints=1))
     run = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "clip",
-                "--recipe",
-                str(recipe_file),
-                "--corpus",
-                str(corpus),
-                "-o",
-                str(run),
-                "-q",
-            ]
-        )
-        == 0
-    )
+    assert train_cli(recipe_file, corpus, run) == 0
     names = {p.name for p in run.iterdir()}
     assert {
         "recipe.json",
