@@ -111,7 +111,7 @@ def _add_reading(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--allow-pixel-coords", action="store_true", help="accept rasters without a CRS")
     p.add_argument("--batch", type=int, default=32, metavar="N", help="tiles per inference call")
-    p.add_argument("--readers", type=int, default=1, metavar="N", help="reader threads (1)")
+    p.add_argument("--readers", type=int, default=2, metavar="N", help="reader threads (2)")
     p.add_argument(
         "--threads", type=int, default=None, metavar="N", help="inference threads (all cores)"
     )

@@ -7,6 +7,7 @@ GDAL, and the runtime depends on neither.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,20 @@ from sargeo.geo.readers import RasterSource, Reader
 from sargeo.geo.source import open_source
 from sargeo.runtime.gpkg import Crs
 from sargeo.runtime.grid import Transform, Window
+
+READ_CACHE_MB = "128"
+"""GDAL's block cache while indexing. Tiles are read row by row in raster order, so a tile row needs
+at most the block rows it spans (40 MB for a 10000 px wide float32 dual-pol raster in 512 px blocks);
+the raster engine's default (512 MB) would otherwise fill up with blocks never read again and make
+memory grow with the raster up to that size. A GDAL_CACHEMAX the user set wins."""
+
+_GEO_DEFAULT_CACHE_MB = "512"  # what sargeo.geo sets when the user set nothing
+
+
+def _bound_block_cache() -> None:
+    """Lower GDAL's block cache for indexing, unless the user chose one (before GDAL reads pixels)."""
+    if os.environ.get("GDAL_CACHEMAX", _GEO_DEFAULT_CACHE_MB) == _GEO_DEFAULT_CACHE_MB:
+        os.environ["GDAL_CACHEMAX"] = READ_CACHE_MB
 
 
 class _EnvReader:
@@ -95,6 +110,7 @@ def open_rasters(
     allow_pixel_coords: bool = False,
 ) -> list[GeoWindowSource]:
     """Open rasters for indexing: one source per raster, or one mosaic of them all."""
+    _bound_block_cache()
     groups = [list(paths)] if mosaic or len(paths) == 1 else [[p] for p in paths]
     reading = {
         "crs": crs,

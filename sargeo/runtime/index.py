@@ -73,7 +73,7 @@ class IndexOptions:
     overlap: int = 0
     max_nodata: float = 0.5
     batch: int = 32
-    readers: int = 1
+    readers: int = 2
     threads: int | None = None
 
     def check(self) -> None:
