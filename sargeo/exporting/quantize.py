@@ -8,6 +8,10 @@ turns them into ``ConvInteger``, which ONNX Runtime's CPU provider runs about 9x
 quantisation (``QLinearConv``, uint8 activations calibrated on real tiles, per-channel int8 weights)
 runs the same batch in 0.20 s. So a graph with more than `CONV_GRAPH` Conv nodes is quantised
 statically when calibration images are at hand, and every other graph dynamically.
+
+Dynamic weights are quantised per output channel and only products with a constant weight are
+(attention's activation-by-activation products stay fp32): on MiniLM, per-tensor weights gave a
+cosine to torch of 0.95 on real captions (0.88 on random words), per-channel 0.993 (0.975).
 """
 
 from __future__ import annotations
@@ -104,8 +108,14 @@ def quantise(
                 str(pre),
                 str(target),
                 op_types_to_quantize=["MatMul", "Gemm", "Attention"],
-                per_channel=False,
+                per_channel=True,
                 weight_type=QuantType.QInt8,
+                extra_options={"MatMulConstBOnly": True},
             )
     note = "" if convs <= CONV_GRAPH else "convolutions left in fp32: no calibration images"
-    return {"method": "dynamic", "ops": ["MatMul", "Gemm", "Attention"], "note": note}
+    return {
+        "method": "dynamic",
+        "ops": ["MatMul", "Gemm", "Attention"],
+        "per_channel": True,
+        "note": note,
+    }
