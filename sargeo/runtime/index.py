@@ -93,10 +93,17 @@ class IndexOptions:
 
 
 def _prefixes(sources: Sequence[WindowSource]) -> list[str]:
+    """Tile-id prefixes of several rasters: file stems, lengthened by folder names until distinct."""
     if len(sources) == 1:
         return [""]
-    stems = [Path(s.name.split(";")[0]).stem for s in sources]
-    return [f"{stem}_" if stems.count(stem) == 1 else f"{stem}{i}_" for i, stem in enumerate(stems)]
+    parts = [
+        [x for x in Path(s.name.split(";")[0]).with_suffix("").parts if x != "/"] for s in sources
+    ]
+    for depth in range(1, max(len(x) for x in parts) + 1):
+        names = ["_".join(x[-depth:]) for x in parts]
+        if len(set(names)) == len(names):
+            return [f"{n}_" for n in names]
+    return [f"{x[-1]}_{i}_" for i, x in enumerate(parts)]
 
 
 def source_record(source: WindowSource, prefix: str) -> dict[str, Any]:

@@ -175,3 +175,33 @@ def test_an_index_serves_only_its_own_model(
     assert main([*argv, "-o", str(tmp_path / "b.gpkg"), "-q"]) == 2
     assert "whose weights differ" in capsys.readouterr().err
     assert not (tmp_path / "b.gpkg").exists()
+
+
+def test_several_rasters_in_one_index(
+    tiny_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for folder, seed in (("a", 1), ("b", 2)):
+        (tmp_path / folder).mkdir()
+        write_scene(tmp_path / folder / "scene.tif", size=128, seed=seed)
+    rasters = [str(tmp_path / f / "scene.tif") for f in ("a", "b")]
+    argv = ["index", *rasters, "--bundle", str(tiny_bundle), "--size", "64", "-q"]
+    assert main([*argv, "-o", str(tmp_path / "index")]) == 0
+    index = open_index(tmp_path / "index")
+    assert [s["name"] for s in index.sources] == rasters
+    assert sorted({index.tile_id(i)[:8] for i in range(len(index.tiles))}) == [
+        "a_scene_",
+        "b_scene_",
+    ]
+    out = tmp_path / "hits.gpkg"
+    _search(tmp_path / "index", "sea", tiny_bundle, out, "-k", "8")
+    assert set(pyogrio.read_dataframe(out, layer="search")["source"]) == set(rasters)
+    search = ["search", str(tmp_path / "index"), "sea", "--bundle", str(tiny_bundle), "-q"]
+    assert (
+        main([*search, "-o", str(tmp_path / "x.gpkg"), "--heatmap", str(tmp_path / "x.tif")]) == 2
+    )
+    assert "--heatmap needs an index of one raster" in capsys.readouterr().err
+    assert not (tmp_path / "x.gpkg").exists() and not (tmp_path / "x.tif").exists()
+    write_scene(tmp_path / "utm32.tif", size=128, epsg=32632)
+    argv = ["index", rasters[0], str(tmp_path / "utm32.tif"), "--bundle", str(tiny_bundle), "-q"]
+    assert main([*argv, "-o", str(tmp_path / "mixed")]) == 2
+    assert "must share a CRS" in capsys.readouterr().err
