@@ -67,33 +67,24 @@ def export_graph(
         # Not under torch.no_grad(): there, eval-mode nn.MultiheadAttention takes its fused fast
         # path (aten::_native_multi_head_attention), which the legacy exporter cannot translate.
         with _quiet():
+            common: dict[str, Any] = {
+                "input_names": list(input_names),
+                "output_names": list(output_names),
+                "opset_version": OPSET,
+            }
             if exporter == "dynamo":
                 batch = torch.export.Dim("batch", min=1, max=4096)
-                torch.onnx.export(
-                    module,
-                    args,
-                    str(path),
-                    input_names=list(input_names),
-                    output_names=list(output_names),
-                    dynamic_shapes=tuple({0: batch} for _ in args),
-                    opset_version=OPSET,
-                    dynamo=True,
-                    external_data=False,
-                    optimize=True,
-                )
+                dynamic = {"dynamic_shapes": tuple({0: batch} for _ in args)}
+                options: dict[str, Any] = {
+                    "dynamo": True,
+                    "external_data": False,
+                    "optimize": True,
+                    **dynamic,
+                }
             else:
                 axes = {name: {0: "batch"} for name in [*input_names, *output_names]}
-                torch.onnx.export(
-                    module,
-                    args,
-                    str(path),
-                    input_names=list(input_names),
-                    output_names=list(output_names),
-                    dynamic_axes=axes,
-                    opset_version=OPSET,
-                    dynamo=False,
-                    do_constant_folding=True,
-                )
+                options = {"dynamo": False, "dynamic_axes": axes, "do_constant_folding": True}
+            torch.onnx.export(module, args, str(path), **common, **options)
     except Exception as exc:  # the exporters raise many types; name the failing graph
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(f"the {exporter} exporter failed on {path.name}: {first[:300]}") from exc

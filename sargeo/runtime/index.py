@@ -56,6 +56,21 @@ TILE_DTYPE = np.dtype(
 )
 
 
+TILE_FIELDS = [
+    Field("tile_id", "TEXT"),
+    Field("source", "TEXT"),
+    Field("col", "MEDIUMINT"),
+    Field("row", "MEDIUMINT"),
+    Field("width", "MEDIUMINT"),
+    Field("height", "MEDIUMINT"),
+    Field("pixel_spacing_x", "REAL"),
+    Field("pixel_spacing_y", "REAL"),
+    Field("acquisition_time", "TEXT"),
+    Field("valid_fraction", "REAL"),
+]
+"""The attributes of a tile in every layer the index writes (`EmbeddingIndex.tile_values`)."""
+
+
 @dataclass(frozen=True)
 class IndexOptions:
     """The tile grid and the work.
@@ -187,6 +202,16 @@ class EmbeddingIndex:
         """The CRS every raster of the index shares."""
         return Crs(**self.sources[0]["crs"])
 
+    def tile_values(self, row: int) -> list[Any]:
+        """The `TILE_FIELDS` values of the tile of a vector row."""
+        t = self.tiles[row]
+        source = self.sources[int(t["source"])]
+        return [
+            self.tile_id(row), source["name"], int(t["col"]), int(t["row"]), int(t["width"]),
+            int(t["height"]), float(t["spacing_x"]), float(t["spacing_y"]),
+            source["acquisition_time"], float(t["valid"]),
+        ]  # fmt: skip
+
 
 def open_index(folder: Path) -> EmbeddingIndex:
     """Open an index folder for search; a missing, partial or foreign folder is an `InputError`."""
@@ -220,21 +245,6 @@ def _compact(path: Path, vectors: np.memmap, kept: npt.NDArray[np.bool_], dim: i
     del vectors
     os.truncate(path, len(rows) * dim * 2)
     return len(rows)
-
-
-def _footprint_fields() -> list[Field]:
-    return [
-        Field("tile_id", "TEXT"),
-        Field("source", "TEXT"),
-        Field("col", "MEDIUMINT"),
-        Field("row", "MEDIUMINT"),
-        Field("width", "MEDIUMINT"),
-        Field("height", "MEDIUMINT"),
-        Field("valid_fraction", "REAL"),
-        Field("pixel_spacing_x", "REAL"),
-        Field("pixel_spacing_y", "REAL"),
-        Field("acquisition_time", "TEXT"),
-    ]
 
 
 def write_index(
@@ -322,18 +332,8 @@ def write_index(
 
 
 def _write_footprints(index: EmbeddingIndex) -> None:
-    def features() -> Any:
-        for row in range(len(index.tiles)):
-            t = index.tiles[row]
-            source = index.sources[int(t["source"])]
-            values = [
-                index.tile_id(row), source["name"], int(t["col"]), int(t["row"]), int(t["width"]),
-                int(t["height"]), float(t["valid"]), float(t["spacing_x"]), float(t["spacing_y"]),
-                source["acquisition_time"],
-            ]  # fmt: skip
-            yield index.footprint(row), values
-
-    write_polygons(index.folder / FOOTPRINTS, "tiles", index.crs(), _footprint_fields(), features())
+    features = ((index.footprint(row), index.tile_values(row)) for row in range(len(index.tiles)))
+    write_polygons(index.folder / FOOTPRINTS, "tiles", index.crs(), TILE_FIELDS, features)
 
 
 def build_index(

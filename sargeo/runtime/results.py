@@ -17,7 +17,7 @@ import numpy as np
 from sargeo.errors import InputError
 from sargeo.runtime.clip import ClipModel
 from sargeo.runtime.gpkg import Field, Style, write_polygons
-from sargeo.runtime.index import EmbeddingIndex
+from sargeo.runtime.index import TILE_FIELDS, EmbeddingIndex
 from sargeo.runtime.search import Searcher
 from sargeo.runtime.styles import graduated_qml
 
@@ -70,31 +70,26 @@ FIELDS = [
     Field("query", "TEXT"),
     Field("rank", "MEDIUMINT"),
     Field("score", "REAL"),
-    Field("tile_id", "TEXT"),
-    Field("source", "TEXT"),
-    Field("col", "MEDIUMINT"),
-    Field("row", "MEDIUMINT"),
-    Field("width", "MEDIUMINT"),
-    Field("height", "MEDIUMINT"),
+    *TILE_FIELDS,
     Field("pixel_spacing", "REAL"),
-    Field("pixel_spacing_x", "REAL"),
-    Field("pixel_spacing_y", "REAL"),
-    Field("acquisition_time", "TEXT"),
     Field("model", "TEXT"),
     Field("bundle_sha256", "TEXT"),
-    Field("valid_fraction", "REAL"),
 ]
 
 
 def _values(index: EmbeddingIndex, hit: Hit, model: ClipModel) -> list[Any]:
+    tile = index.tile_values(hit.row)
     t = index.tiles[hit.row]
-    source = index.sources[int(t["source"])]
-    sx, sy = float(t["spacing_x"]), float(t["spacing_y"])
+    spacing = float(np.sqrt(float(t["spacing_x"]) * float(t["spacing_y"])))
     return [
-        hit.query, hit.rank, round(hit.score, 6), index.tile_id(hit.row), source["name"],
-        int(t["col"]), int(t["row"]), int(t["width"]), int(t["height"]), float(np.sqrt(sx * sy)),
-        sx, sy, source["acquisition_time"], model.bundle.name, model.bundle.sha256, float(t["valid"]),
-    ]  # fmt: skip
+        hit.query,
+        hit.rank,
+        round(hit.score, 6),
+        *tile,
+        spacing,
+        model.bundle.name,
+        model.bundle.sha256,
+    ]
 
 
 def write_hits(path: Path, index: EmbeddingIndex, hits: Sequence[Hit], model: ClipModel) -> int:
