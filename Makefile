@@ -5,7 +5,7 @@ export HF_HUB_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 LINT_PATHS := $(wildcard sargeo tests benchmarks scripts qgis_plugin)
 
-.PHONY: setup lock demo test test-fast lint format bench clean
+.PHONY: setup lock demo test test-fast lint format bench models clean
 
 setup:
 	@bash scripts/setup.sh
@@ -19,6 +19,31 @@ lock: setup
 
 demo: setup
 	$(VENV)/bin/sargeo demo -o demo-out --overwrite
+
+# Trains and exports the default models into export/ (bundles are built here, never committed):
+# the default corpus, SAR-RS-CLIP lite (progressive recipe) and tiny, each exported fp32 and int8.
+# Each step is skipped when its output is complete, and an interrupted training run resumes.
+RUNS := runs
+CORPUS := $(CURDIR)/$(RUNS)/corpus
+SARGEO := $(VENV)/bin/sargeo
+
+# Two workarounds until sargeo.corpus and sargeo.train agree on relative paths: the corpus is built at
+# an absolute path (a relative -o leaves the hidden work folder's name in captions_*.csv), and the
+# optical CSVs' paths (relative to the corpus folder) are made relative to their own folder, which is
+# how the trainer reads them. Both are no-ops once the corpus writes paths the trainer reads.
+models: setup
+	@test -f $(CORPUS)/card.json || $(SARGEO) corpus build -o $(CORPUS) --overwrite
+	@sed -i 's#^optical/##' $(CORPUS)/optical/captions_*.csv
+	@for model in lite-progressive:clip-lite tiny:clip-tiny; do \
+		recipe=clip-$${model%%:*}; run=$(RUNS)/$${model##*:}; \
+		if [ ! -f $$run/final/model.pt ]; then \
+			resume=$$( [ -f $$run/run.json ] && echo --resume ); \
+			$(SARGEO) train clip --recipe $$recipe --corpus $(CORPUS) -o $$run $$resume || exit 1; \
+		fi; \
+		name=sar-rs-$${model##*:}; \
+		$(SARGEO) export clip $$run -o export/$$name --overwrite || exit 1; \
+		$(SARGEO) export clip $$run -o export/$$name-int8 --int8 --overwrite || exit 1; \
+	done
 
 lint: setup
 	$(VENV)/bin/ruff check $(LINT_PATHS)

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sargeo import __version__
+from sargeo import __version__, cli_bundles
 from sargeo.errors import NotBuiltYetError, OptionError, is_user_error, user_message
 from sargeo.geo.choices import CALIBRATIONS, SPECKLE_FILTERS
 from sargeo.narrator.branches import BRANCHES
@@ -486,6 +486,9 @@ CONTRACT: list[tuple[str, str]] = [
 ]
 
 BUILDERS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
+    "export": cli_bundles.add_export,
+    "index": cli_bundles.add_index,
+    "search": cli_bundles.add_search,
     "synth": _add_synth,
     "tile": _add_tile,
     "narrate": _add_narrate,

@@ -34,3 +34,40 @@ def test_rasters(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from tests.data.make_rasters import make_all
 
     return make_all(tmp_path_factory.mktemp("rasters"))
+
+
+@pytest.fixture(scope="session")
+def bundle_root(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A folder every xdist worker of this session shares (its own under plain pytest)."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base if worker_id == "master" else base.parent) / "bundles"
+    root.mkdir(exist_ok=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_run(bundle_root: Path) -> Path:
+    """A tiny CLIP trained for a few steps on narrated synthetic scenes (see `tests.bundles`)."""
+    from tests.bundles import build_tiny_run, shared
+
+    return shared(bundle_root, "tiny-run", build_tiny_run)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(bundle_root: Path, tiny_run: Path) -> Path:
+    """``sargeo export clip`` of the tiny run: fp32, the default (dynamo) exporter."""
+    from tests.bundles import export, shared
+
+    return shared(bundle_root, "tiny-fp32", lambda out: export(tiny_run / "run", out))
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle_int8(bundle_root: Path, tiny_run: Path) -> Path:
+    """``sargeo export clip --int8`` of the tiny run, through the legacy exporter."""
+    from tests.bundles import export, shared
+
+    return shared(
+        bundle_root,
+        "tiny-int8",
+        lambda out: export(tiny_run / "run", out, "--int8", "--exporter", "legacy"),
+    )
