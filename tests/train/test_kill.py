@@ -21,7 +21,7 @@ from tests.train.conftest import tiny_recipe, train_argv, write_recipe
 @pytest.mark.slow
 def test_sigkill_then_resume(corpus: Path, tmp_path: Path) -> None:
     recipe = tiny_recipe(checkpoint_every=5, keep_checkpoints=2, eval={"data": ""})
-    recipe["stages"] = [{**recipe["stages"][1], "steps": 80}]
+    recipe["stages"] = [{**recipe["stages"][1], "steps": 40}]
     path = write_recipe(tmp_path / "r.json", recipe)
     run = tmp_path / "killed"
     cmd = [sys.executable, *train_argv(path, corpus, run)]
