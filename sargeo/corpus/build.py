@@ -9,7 +9,8 @@ The corpus folder holds ``chips/`` (one image per tile), ``masks/`` and ``optica
 ``samples.jsonl`` (every tile's ground truth and georeference), the narrator's outputs (``captions.jsonl``,
 ``captions_{train,val,test}.csv``, ``qa.jsonl``, ``conversations.json``, ``splits.json``, ``card.json``),
 ``optical/captions_{split}.csv`` (the optical stage's pairs) and ``corpus.json`` (recipe and coverage).
-Every path in them is relative to the corpus folder, so the folder can be moved.
+Every path in them is relative to the folder of the file that names it (open_clip CSVs are read that
+way), so the corpus can be moved.
 """
 
 from __future__ import annotations
@@ -212,14 +213,14 @@ def _write_optical_pairs(tiles: list[Sample], splits: dict[str, str], root: Path
 
 
 def _relativise(root: Path) -> None:
-    """Paths in the text files relative to the corpus folder (it is renamed into place later)."""
-    prefix = f"{root}/"
+    """Paths in the text files relative to the folder of the file that names them: the corpus folder,
+    or ``optical/`` for the optical pairs (as open_clip CSVs are read); the folder is renamed later."""
     files = [root / name for name in TEXT_FILES] + sorted(root.glob("captions*.csv"))
-    files += sorted((root / "optical").glob("captions_*.csv"))
-    for path in files:
+    optical = sorted((root / "optical").glob("captions_*.csv"))
+    for path in files + optical:
         if path.is_file():
             text = path.read_text(encoding="utf-8")
-            path.write_text(text.replace(prefix, ""), encoding="utf-8")
+            path.write_text(text.replace(f"{path.parent}/", ""), encoding="utf-8")
 
 
 def _coverage(tiles: list[Sample], groups: list[_Group], splits: dict[str, str]) -> dict[str, Any]:
