@@ -144,7 +144,7 @@ def _run_corpus_build(args: argparse.Namespace) -> int:
 
 def _run_train(args: argparse.Namespace) -> int:
     from sargeo.train.recipe import load_recipe
-    from sargeo.train.task import TASKS
+    from sargeo.train.tasks import TASKS
     from sargeo.train.trainer import train
 
     if args.task not in TASKS:

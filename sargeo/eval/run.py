@@ -17,7 +17,7 @@ from sargeo.models.clip import SarClip
 def load_clip(path: Path) -> tuple[SarClip, dict[str, Any]]:
     """The model of a run folder (its final model, else newest checkpoint) or checkpoint, and its meta."""
     from sargeo.train.checkpoint import find_checkpoint, load_checkpoint
-    from sargeo.train.task import get_task
+    from sargeo.train.tasks import get_task
 
     folder = find_checkpoint(path)
     meta, config, weights, _ = load_checkpoint(folder, with_state=False)

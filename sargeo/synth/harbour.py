@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from shapely.geometry import Point, Polygon, box
@@ -22,8 +22,25 @@ from sargeo.synth import shapes
 from sargeo.synth.grid import Grid
 from sargeo.synth.tables import LayoutTable
 
-if TYPE_CHECKING:
-    from sargeo.synth.layout import Layout
+
+class HarbourLayout(Protocol):
+    """What berths need of the scene layout (`sargeo.synth.layout.Layout`): no import of it here,
+    since the layout places harbours with this module."""
+
+    @property
+    def open_sea(self) -> BaseGeometry:
+        """Sea away from the coast, where ships under way go."""
+        ...
+
+    @property
+    def sizes(self) -> LayoutTable:
+        """The layout table (berth spacing and fill, ship lengths)."""
+        ...
+
+    @property
+    def harbours(self) -> list[Harbour]:
+        """The scene's harbours."""
+        ...
 
 
 @dataclass
@@ -90,8 +107,12 @@ def make_harbour(
 class ShipPlacer(Protocol):
     """What berths need of the object placer (`sargeo.synth.objects`)."""
 
-    layout: Layout
     rng: np.random.Generator
+
+    @property
+    def layout(self) -> HarbourLayout:
+        """The scene layout."""
+        ...
 
     @property
     def gap(self) -> float:

@@ -8,14 +8,13 @@ mixed precision, logs). Register a new task in `TASKS` by name.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from sargeo.errors import InputError
 from sargeo.train.recipe import EvalConfig, Recipe, Stage
 
 
@@ -80,19 +79,3 @@ class TaskAdapter(ABC):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
         """Inverse of `state_dict`."""
-
-
-def _clip() -> TaskAdapter:
-    from sargeo.train.clip_task import ClipTask
-
-    return ClipTask()
-
-
-TASKS: dict[str, Callable[[], TaskAdapter]] = {"clip": _clip}
-
-
-def get_task(name: str) -> TaskAdapter:
-    """A fresh adapter of the named task."""
-    if name not in TASKS:
-        raise InputError(f"task {name!r} has no trainer yet; available: {', '.join(TASKS)}")
-    return TASKS[name]()

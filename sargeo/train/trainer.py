@@ -41,7 +41,8 @@ from sargeo.train.freezing import freeze, train_mode
 from sargeo.train.logs import plot_curves, write_csv
 from sargeo.train.recipe import Recipe, Stage
 from sargeo.train.run_folder import check_resume, create_run_folder
-from sargeo.train.task import TaskAdapter, get_task
+from sargeo.train.task import TaskAdapter
+from sargeo.train.tasks import get_task
 
 
 @dataclass
