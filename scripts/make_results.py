@@ -135,6 +135,8 @@ def evaluate(corpus: Path, work: Path, sets: dict[str, dict[str, Any]]) -> dict[
     """Every model on every set; results cached as JSON under ``work/scores``."""
     scores: dict[str, Any] = {}
     for model in MODELS:
+        if not (work / "runs" / model / "final").exists():
+            continue  # not trained (yet): its rows say so
         for name, spec in sets.items():
             out = work / "scores" / f"{model}-{name.split()[0].lower()}.json"
             if not out.exists():
@@ -177,6 +179,9 @@ def write_page(scores: dict[str, Any], sets: dict[str, dict[str, Any]], scale: f
         lines += [f"## Retrieval: {name}", "", "| model | I→T R@1 | R@5 | R@10 | T→I R@1 | R@5 | R@10 | mR |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
         for model in MODELS:
+            if f"{model}|{name}" not in scores:
+                lines.append(f"| {model} | " + " | ".join(["not run"] * 7) + " |")
+                continue
             r = scores[f"{model}|{name}"]["retrieval"]
             keys = [f"{d}_R@{k}" for d in ("i2t", "t2i") for k in (1, 5, 10)] + ["mR"]
             cells = [r.get(k) for k in keys]
@@ -189,6 +194,9 @@ def write_page(scores: dict[str, Any], sets: dict[str, dict[str, Any]], scale: f
         if "zeroshot" not in spec:
             continue
         for model in MODELS:
+            if f"{model}|{name}" not in scores:
+                lines.append(f"| {model} | {spec['zeroshot'][0]} ({name}) | not run | | | |")
+                continue
             z = scores[f"{model}|{name}"]["zeroshot"]
             lines.append(
                 f"| {model} | {z['task']} ({name}) | {z['n']} | {_cell(z['accuracy'])} | "
@@ -204,9 +212,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=REPO / ".cache" / "results")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every stage's steps")
     parser.add_argument("--page", type=Path, default=REPO / "docs" / "results.md")
+    parser.add_argument(
+        "--no-train", action="store_true", help="score the runs already in --work, train nothing"
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    seconds = train_all(args.corpus.resolve(), args.work, args.scale)
+    seconds = {} if args.no_train else train_all(args.corpus.resolve(), args.work, args.scale)
     sets = eval_data(args.work)
     scores = evaluate(args.corpus.resolve(), args.work, sets)
     write_page(scores, sets, args.scale, seconds, args.page)
