@@ -94,7 +94,7 @@ def build_corpus(
     """Build the corpus of ``recipe`` from ``data`` (or from its synthetic families) into ``output``."""
     recipe.check()
     inputs = [Path(p) for p in data]
-    out = Path(output)
+    out = Path(output).absolute()  # the work folder too, so the text files name it in full
     check_not_an_input(out, inputs)
     check_output_dir(out, overwrite)
     start = time.perf_counter()
