@@ -36,7 +36,14 @@ from sargeo.geo.readers import RasterSource
 from sargeo.geo.source import open_source
 from sargeo.records import Tile
 from sargeo.runtime import preprocess
-from sargeo.runtime.grid import Transform, Window, tile_windows, window_bounds, window_transform
+from sargeo.runtime.grid import (
+    Transform,
+    Window,
+    tile_id_prefixes,
+    tile_windows,
+    window_bounds,
+    window_transform,
+)
 
 CHIPS = "chips"
 INDEX = "tiles.gpkg"
@@ -124,20 +131,6 @@ class TilingResult:
             f"tile index: {self.index} (layer 'tiles')",
         ]
         return "\n".join(lines)
-
-
-def tile_id_prefixes(paths: list[Path]) -> list[str]:
-    """A distinct tile-id prefix per raster tiled on its own.
-
-    The file stem, lengthened by parent folder names where two stems agree (``a/scene.tif`` and
-    ``b/scene.tif`` give ``a_scene_`` and ``b_scene_``), numbered where even that cannot tell them apart.
-    """
-    parts = [[x for x in p.resolve().with_suffix("").parts if x != "/"] for p in paths]
-    for depth in range(1, max(len(x) for x in parts) + 1):
-        names = ["_".join(x[-depth:]) for x in parts]
-        if len(set(names)) == len(names):
-            return [f"{n}_" for n in names]
-    return [f"{p.stem}_{i}_" for i, p in enumerate(paths)]
 
 
 def _tile_size(source: RasterSource, options: TilingOptions) -> int:

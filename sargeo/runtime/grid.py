@@ -11,8 +11,9 @@ to the bit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path, PurePath
 
 Transform = tuple[float, float, float, float, float, float]
 """Affine transform (a, b, c, d, e, f) in GDAL/`affine` order."""
@@ -102,3 +103,15 @@ def window_bounds(transform: TransformLike, window: Window) -> Bounds:
     xs = [x for x, _ in corners]
     ys = [y for _, y in corners]
     return min(xs), min(ys), max(xs), max(ys)
+
+
+def tile_id_prefixes(paths: Sequence[str | PurePath]) -> list[str]:
+    """A distinct tile-id prefix per raster: its file stem, lengthened by parent folder names where
+    two stems agree (``a/scene.tif`` and ``b/scene.tif`` give ``a_scene_`` and ``b_scene_``), numbered
+    where even that cannot tell them apart. `sargeo tile` and the embedding index name tiles alike."""
+    parts = [[x for x in Path(p).resolve().with_suffix("").parts if x != "/"] for p in paths]
+    for depth in range(1, max(len(x) for x in parts) + 1):
+        names = ["_".join(x[-depth:]) for x in parts]
+        if len(set(names)) == len(names):
+            return [f"{n}_" for n in names]
+    return [f"{x[-1]}_{i}_" for i, x in enumerate(parts)]

@@ -32,7 +32,7 @@ from sargeo.errors import InputError, OptionError, OutputError
 from sargeo.runtime.bundle import Bundle
 from sargeo.runtime.clip import ClipModel
 from sargeo.runtime.gpkg import Crs, Field, write_polygons
-from sargeo.runtime.grid import pixel_to_xy, tile_windows
+from sargeo.runtime.grid import pixel_to_xy, tile_id_prefixes, tile_windows
 from sargeo.runtime.pipeline import Cancelled, Progress, check_source, embed_windows
 from sargeo.runtime.sources import WindowSource, fingerprint_files
 
@@ -108,17 +108,10 @@ class IndexOptions:
 
 
 def _prefixes(sources: Sequence[WindowSource]) -> list[str]:
-    """Tile-id prefixes of several rasters: file stems, lengthened by folder names until distinct."""
+    """Tile-id prefixes of several rasters, named as `sargeo tile` names them."""
     if len(sources) == 1:
         return [""]
-    parts = [
-        [x for x in Path(s.name.split(";")[0]).with_suffix("").parts if x != "/"] for s in sources
-    ]
-    for depth in range(1, max(len(x) for x in parts) + 1):
-        names = ["_".join(x[-depth:]) for x in parts]
-        if len(set(names)) == len(names):
-            return [f"{n}_" for n in names]
-    return [f"{x[-1]}_{i}_" for i, x in enumerate(parts)]
+    return tile_id_prefixes([s.name.split(";")[0] for s in sources])
 
 
 def source_record(source: WindowSource, prefix: str) -> dict[str, Any]:
