@@ -12,7 +12,7 @@ Sentinel-1 tiles).
     .venv/bin/python scripts/make_results.py --corpus corpus/ --work .cache/results --scale 0.33
 
 ``--scale`` multiplies every stage's steps (1.0: the recipes' full 45-minute budget); the page states
-the scale it was made with. Runs train two at a time, one torch thread each.
+the scale it was made with. The runs train side by side, one torch thread each.
 """
 
 from __future__ import annotations
@@ -58,38 +58,28 @@ def derive_recipe(name: str, scale: float, out: Path) -> Path:
 
 
 def train_all(corpus: Path, work: Path, scale: float) -> dict[str, float]:
-    """Train the three models, two at a time; returns each run's wall time in seconds."""
+    """Train the three models side by side (one torch thread each); returns each run's wall time."""
     recipes = {m: derive_recipe(m, scale, work) for m in MODELS}
-    seconds: dict[str, float] = {}
     pending = [m for m in MODELS if not (work / "runs" / m / "final").exists()]
-    while pending:
-        batch, pending = pending[:2], pending[2:]
-        start = time.perf_counter()
-        procs = {
-            m: subprocess.Popen(
-                [
-                    *SARGEO,
-                    "train",
-                    "clip",
-                    "--recipe",
-                    str(recipes[m]),
-                    "--corpus",
-                    str(corpus),
-                    "-o",
-                    str(work / "runs" / m),
-                    "-q",
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for m in batch
-        }
+    start = time.perf_counter()
+    logs = {m: work / f"train-{m}.log" for m in pending}
+    argv = {
+        m: [*SARGEO, "train", "clip", "--recipe", str(recipes[m]), "--corpus", str(corpus), "-o",
+            str(work / "runs" / m), "-q"]
+        for m in pending
+    }  # fmt: skip
+    procs = {
+        m: subprocess.Popen(argv[m], stdout=subprocess.DEVNULL, stderr=logs[m].open("w"))
+        for m in pending
+    }
+    seconds: dict[str, float] = {}
+    while len(seconds) < len(procs):
         for m, proc in procs.items():
-            _, err = proc.communicate()
-            if proc.returncode != 0:
-                sys.exit(f"training {m} failed:\n{err}")
-            seconds[m] = time.perf_counter() - start
+            if m not in seconds and proc.poll() is not None:
+                seconds[m] = time.perf_counter() - start
+                if proc.returncode != 0:
+                    sys.exit(f"training {m} failed:\n{logs[m].read_text()}")
+        time.sleep(1)
     return seconds
 
 
