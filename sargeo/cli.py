@@ -349,7 +349,10 @@ def _add_corpus(sub: argparse._SubParsersAction) -> None:
     )
     b.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     b.add_argument(
-        "--recipe", default=None, metavar="FILE", help="corpus recipe (default: the built-in one)"
+        "--recipe",
+        default=None,
+        metavar="FILE",
+        help="corpus recipe file, or a shipped one by name: tiny, default (the default)",
     )
     b.add_argument("--workers", type=int, default=2, help="scenes cut in parallel threads")
     b.add_argument("--overwrite", action="store_true", help="replace an existing output folder")

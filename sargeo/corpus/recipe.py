@@ -171,11 +171,19 @@ _NESTED: dict[tuple[type[Any], str], type[Any]] = {
 }
 
 
+def shipped_recipes() -> list[str]:
+    """Names of the recipes that ship with sargeo (``--recipe NAME``)."""
+    return sorted(p.stem for p in RECIPES.glob("*.json"))
+
+
 def load_recipe(path: str | Path | None = None) -> CorpusRecipe:
-    """Read and check a recipe file (default: the built-in ``default.json``)."""
+    """Read and check a recipe file, or a shipped recipe by name (default: ``default``)."""
     path = Path(path) if path is not None else DEFAULT_RECIPE
+    if not path.is_file() and path.name == str(path) and path.name in shipped_recipes():
+        path = RECIPES / f"{path.name}.json"
     if not path.is_file():
-        raise InputError(f"{path}: no such recipe file")
+        shipped = ", ".join(shipped_recipes())
+        raise InputError(f"{path}: no such recipe file (shipped recipes: {shipped})")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

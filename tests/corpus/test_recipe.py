@@ -53,3 +53,9 @@ def test_missing_and_malformed_recipe_files(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(InputError, match="not a JSON recipe"):
         load_recipe(bad)
+
+
+def test_shipped_recipe_by_name() -> None:
+    assert load_recipe("tiny") == load_recipe(RECIPES / "tiny.json")
+    with pytest.raises(InputError, match="shipped recipes: default, tiny"):
+        load_recipe("tinyy")
