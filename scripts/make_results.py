@@ -80,7 +80,10 @@ def train_all(corpus: Path, work: Path, scale: float) -> dict[str, float]:
                 if proc.returncode != 0:
                     sys.exit(f"training {m} failed:\n{logs[m].read_text()}")
         time.sleep(1)
-    return seconds
+    times = work / "train_seconds.json"
+    known = json.loads(times.read_text()) if times.exists() else {}
+    times.write_text(json.dumps({**known, **seconds}, indent=1))
+    return {**known, **seconds}
 
 
 def eval_data(work: Path) -> dict[str, dict[str, Any]]:
@@ -141,12 +144,46 @@ def evaluate(corpus: Path, work: Path, sets: dict[str, dict[str, Any]]) -> dict[
     return scores
 
 
+def chance_row(data: Path) -> dict[str, float]:
+    """Retrieval metrics of a random ranking on a set's test captions (the level to read scores by)."""
+    import csv
+
+    from sargeo.eval.retrieval import chance_metrics
+
+    with (data / "captions_test.csv").open(newline="") as f:
+        images = [row["filepath"] for row in csv.DictReader(f)]
+    index = {path: i for i, path in enumerate(dict.fromkeys(images))}
+    return chance_metrics([index[path] for path in images])
+
+
+def observations(scores: dict[str, Any], chance: dict[str, dict[str, float]]) -> list[str]:
+    """What the tables show, in sentences computed from them (so they are regenerated with them)."""
+    lines = []
+    for name, level in chance.items():
+        got = {
+            m: scores[f"{m}|{name}"]["retrieval"]["mR"] for m in MODELS if f"{m}|{name}" in scores
+        }
+        if not got:
+            continue
+        best = max(got, key=lambda m: got[m])
+        text = f"- **{name}**: chance mR {level['mR']:.1f}; " + ", ".join(
+            f"{m} {v:.1f} ({v - level['mR']:+.1f})" for m, v in got.items()
+        )
+        text += f". Best: {best}."
+        if "progressive" in got and "single" in got:
+            text += (
+                f" Progressive minus single-stage: {got['progressive'] - got['single']:+.1f} mR."
+            )
+        lines.append(text)
+    return lines
+
+
 def _cell(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}"
 
 
-def write_page(scores: dict[str, Any], sets: dict[str, dict[str, Any]], scale: float,
-               seconds: dict[str, float], page: Path) -> None:  # fmt: skip
+def write_page(scores: dict[str, Any], sets: dict[str, dict[str, Any]], corpus: Path,
+               scale: float, seconds: dict[str, float], page: Path) -> None:  # fmt: skip
     """The results page: retrieval tables per set and the zero-shot table."""
     lines = [
         "# Results: SAR-RS-CLIP, pretrained vs single-stage vs progressive",
@@ -154,7 +191,7 @@ def write_page(scores: dict[str, Any], sets: dict[str, dict[str, Any]], scale: f
         "Made by `scripts/make_results.py` on the committed code (2-core CPU machine, shared with other",
         f"jobs). Budget: the lite recipes' steps times {scale:g} for both trained models (the same",
         "number of SAR-side images; progressive spends part of it on the optical stage first).",
-        "Training wall time (two runs at a time): "
+        "Training wall time (the runs side by side, one thread each): "
         + ", ".join(f"{m} {s / 60:.1f} min" for m, s in seconds.items())
         + ".",
         "",
@@ -163,6 +200,13 @@ def write_page(scores: dict[str, Any], sets: dict[str, dict[str, Any]], scale: f
         "majority-class baseline.",
         "",
     ]
+    chance = {
+        name: chance_row(spec["data"] or corpus)
+        for name, spec in sets.items()
+        if not spec.get("zeroshot_only")
+    }
+    keys = [f"{d}_R@{k}" for d in ("i2t", "t2i") for k in (1, 5, 10)] + ["mR"]
+    lines += ["## What the numbers show", "", *observations(scores, chance), ""]
     for name, spec in sets.items():
         if spec.get("zeroshot_only"):
             continue
@@ -173,9 +217,12 @@ def write_page(scores: dict[str, Any], sets: dict[str, dict[str, Any]], scale: f
                 lines.append(f"| {model} | " + " | ".join(["not run"] * 7) + " |")
                 continue
             r = scores[f"{model}|{name}"]["retrieval"]
-            keys = [f"{d}_R@{k}" for d in ("i2t", "t2i") for k in (1, 5, 10)] + ["mR"]
             cells = [r.get(k) for k in keys]
             lines.append(f"| {model} | " + " | ".join(_cell(c) for c in cells) + " |")
+        level = chance[name]
+        lines.append(
+            "| chance (random ranking) | " + " | ".join(_cell(level[k]) for k in keys) + " |"
+        )
         lines.append("")
     lines += ["## Zero-shot classification (real SAR)", "",
               "| model | task | images | accuracy | balanced | majority baseline |",
@@ -207,10 +254,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    seconds = {} if args.no_train else train_all(args.corpus.resolve(), args.work, args.scale)
+    times = args.work / "train_seconds.json"
+    if args.no_train:
+        seconds = json.loads(times.read_text()) if times.exists() else {}
+    else:
+        seconds = train_all(args.corpus.resolve(), args.work, args.scale)
     sets = eval_data(args.work)
     scores = evaluate(args.corpus.resolve(), args.work, sets)
-    write_page(scores, sets, args.scale, seconds, args.page)
+    write_page(scores, sets, args.corpus.resolve(), args.scale, seconds, args.page)
     print(f"wrote {args.page}")
 
 

@@ -55,6 +55,23 @@ def retrieval_metrics(
     return out
 
 
+def chance_metrics(
+    text_image: Sequence[int] | npt.ArrayLike,
+    draws: int = 200,
+    seed: int = 0,
+    ks: Sequence[int] = KS,
+) -> dict[str, float]:
+    """The metrics of a model that ranks at random, on the same images and captions (mean of draws).
+
+    The level to read a score against: with few images, recall at 10 is high even by chance.
+    """
+    owner = np.asarray(text_image, dtype=np.intp)
+    n_images = int(owner.max()) + 1 if owner.size else 0
+    rng = np.random.default_rng(seed)
+    runs = [retrieval_metrics(rng.random((n_images, owner.size)), owner, ks) for _ in range(draws)]
+    return {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
+
+
 def format_table(rows: dict[str, dict[str, float]], ks: Sequence[int] = KS) -> str:
     """A plain text table: one row per evaluated set or model, the R@k columns and mR."""
     cols = [f"i2t_R@{k}" for k in ks] + [f"t2i_R@{k}" for k in ks] + ["mR"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sargeo.eval.retrieval import format_table, retrieval_metrics
+from sargeo.eval.retrieval import chance_metrics, format_table, retrieval_metrics
 from sargeo.eval.zeroshot import class_embeddings, class_prompts, zeroshot_metrics
 
 
@@ -70,3 +70,13 @@ def test_zeroshot_accuracy_and_prompts() -> None:
     assert m["accuracy"] == 50.0  # images 0,1 right; 2 wrong; 3 is closer to a -> wrong
     assert m["per_class_recall"] == {"a": 100.0, "b": pytest.approx(100 / 3)}
     assert m["majority_baseline"] == 75.0
+
+
+def test_chance_level_matches_its_closed_form() -> None:
+    owner = np.repeat(np.arange(40), 5)  # 40 images, 5 captions each
+    chance = chance_metrics(owner, draws=300)
+    for k in (1, 5, 10):  # text -> image: the own image among k of 40 at random
+        assert chance[f"t2i_R@{k}"] == pytest.approx(100 * k / 40, abs=1.5)
+    # image -> text: at least one of 5 captions among the k best of 200
+    expected = 100 * (1 - np.prod([(195 - j) / (200 - j) for j in range(10)]))
+    assert chance["i2t_R@10"] == pytest.approx(expected, abs=2.0)
