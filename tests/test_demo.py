@@ -1,13 +1,15 @@
-"""``sargeo demo`` runs the whole chain and writes every step's outputs."""
+"""``sargeo demo`` runs the whole chain, from a corpus to a map, and writes every step's outputs."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
+import rasterio
 
 from sargeo.cli import main
+from sargeo.demo import QUERIES
 
 
 @pytest.mark.slow
@@ -15,11 +17,17 @@ def test_demo_writes_the_chain(tmp_path: Path, capsys: pytest.CaptureFixture[str
     out = tmp_path / "demo"
     assert main(["demo", "-o", str(out), "-q"]) == 0
     report = capsys.readouterr().out
-    assert "[3/3]" in report and "example captions" in report
-    assert (out / "synth" / "scene_0003" / "sar.tif").exists()
-    assert (out / "tiles" / "tiles.gpkg").exists()
-    captions = [json.loads(line) for line in (out / "narrator" / "captions.jsonl").open()]
-    assert len({c["image"] for c in captions}) == 4
-    # the synthetic scenes carry captions of their optical image, which o2s rewrites
-    assert any(c["branch"] == "o2s" for c in captions)
+    assert "[1]" in report and "[6] text search" in report and "map.png" in report
+    assert (out / "corpus" / "card.json").exists()
+    assert (out / "export" / "clip" / "bundle.json").exists()
+    hits = gpd.read_file(out / "search.gpkg", layer="search")
+    assert set(hits["query"]) == set(QUERIES)
+    assert hits.groupby("query")["rank"].max().tolist() == [5, 5]
+    with rasterio.open(out / "scene" / "scene_0000" / "sar.tif") as scene:
+        assert hits.crs == scene.crs
+        assert hits.total_bounds[0] >= scene.bounds.left - 1e-6
+    with rasterio.open(out / "heatmap.tif") as heat:
+        assert heat.count == len(QUERIES)
+    png = (out / "map.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert main(["demo", "-o", str(out), "-q"]) == 2  # refuses to overwrite without --overwrite
