@@ -21,28 +21,25 @@ demo: setup
 	$(VENV)/bin/sargeo demo -o demo-out --overwrite
 
 # Trains and exports the default models into export/ (bundles are built here, never committed):
-# the default corpus, SAR-RS-CLIP lite (progressive recipe) and tiny, each exported fp32 and int8.
+# the default corpus, then each model's default and tiny recipes, each exported fp32 and int8.
 # Each step is skipped when its output is complete, and an interrupted training run resumes.
 RUNS := runs
-CORPUS := $(CURDIR)/$(RUNS)/corpus
+CORPUS := $(RUNS)/corpus
 SARGEO := $(VENV)/bin/sargeo
+# task:recipe:bundle name
+MODELS := clip:clip-lite-progressive:sar-rs-clip-lite clip:clip-tiny:sar-rs-clip-tiny
 
-# Two workarounds until sargeo.corpus and sargeo.train agree on relative paths: the corpus is built at
-# an absolute path (a relative -o leaves the hidden work folder's name in captions_*.csv), and the
-# optical CSVs' paths (relative to the corpus folder) are made relative to their own folder, which is
-# how the trainer reads them. Both are no-ops once the corpus writes paths the trainer reads.
 models: setup
 	@test -f $(CORPUS)/card.json || $(SARGEO) corpus build -o $(CORPUS) --overwrite
-	@sed -i 's#^optical/##' $(CORPUS)/optical/captions_*.csv
-	@for model in lite-progressive:clip-lite tiny:clip-tiny; do \
-		recipe=clip-$${model%%:*}; run=$(RUNS)/$${model##*:}; \
+	@for spec in $(MODELS); do \
+		task=$${spec%%:*}; rest=$${spec#*:}; recipe=$${rest%%:*}; name=$${rest#*:}; run=$(RUNS)/$$name; \
 		if [ ! -f $$run/final/model.pt ]; then \
 			resume=$$( [ -f $$run/run.json ] && echo --resume ); \
-			$(SARGEO) train clip --recipe $$recipe --corpus $(CORPUS) -o $$run $$resume || exit 1; \
+			$(SARGEO) train $$task --recipe $$recipe --corpus $(CORPUS) -o $$run $$resume || exit 1; \
 		fi; \
-		name=sar-rs-$${model##*:}; \
-		$(SARGEO) export clip $$run -o export/$$name --overwrite || exit 1; \
-		$(SARGEO) export clip $$run -o export/$$name-int8 --int8 --overwrite || exit 1; \
+		test -f export/$$name/bundle.json || $(SARGEO) export $$task $$run -o export/$$name --overwrite || exit 1; \
+		test -f export/$$name-int8/bundle.json || \
+			$(SARGEO) export $$task $$run -o export/$$name-int8 --int8 --overwrite || exit 1; \
 	done
 
 lint: setup
