@@ -1,0 +1,163 @@
+"""Runs inside QGIS's Python (offscreen): the plugin's GUI side with a small real interface.
+
+``main([mode, bundle, scene, workdir, screenshot])``:
+- ``missing``: onnxruntime and tokenizers are not importable; the plugin loads, registers its
+  provider, and its message bar names what is missing.
+- ``dock``: the dock searches the scene in a `QgsTask`, refuses a second request while the first
+  runs, lists the ranked results, zooms to one, and saves a screenshot of the dock beside the map.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+
+class Iface:
+    """The parts of ``QgisInterface`` the plugin uses, over real widgets."""
+
+    def __init__(self) -> None:
+        from qgis.gui import QgsMapCanvas, QgsMessageBar
+        from qgis.PyQt.QtWidgets import QMainWindow
+
+        self.window = QMainWindow()
+        self.canvas = QgsMapCanvas(self.window)
+        self.bar = QgsMessageBar(self.window)
+        self.menus: list[str] = []
+        self.docks: list[Any] = []
+
+    def mainWindow(self) -> Any:
+        return self.window
+
+    def mapCanvas(self) -> Any:
+        return self.canvas
+
+    def messageBar(self) -> Any:
+        return self.bar
+
+    def addPluginToRasterMenu(self, menu: str, action: Any) -> None:
+        self.menus.append(f"{menu}/{action.text()}")
+
+    def removePluginRasterMenu(self, menu: str, action: Any) -> None:
+        self.menus.remove(f"{menu}/{action.text()}")
+
+    def addToolBarIcon(self, action: Any) -> None:
+        pass
+
+    def removeToolBarIcon(self, action: Any) -> None:
+        pass
+
+    def addDockWidget(self, area: Any, dock: Any) -> None:
+        self.docks.append(dock)
+
+    def removeDockWidget(self, dock: Any) -> None:
+        self.docks.remove(dock)
+
+
+def _messages(bar: Any) -> list[str]:
+    return [item.text() for item in bar.items()]
+
+
+def _wait(condition: Any, seconds: float = 120.0) -> bool:
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QCoreApplication.processEvents()
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def missing(iface: Iface) -> dict[str, Any]:
+    import sar_narrator
+    from qgis.core import QgsApplication
+
+    plugin = sar_narrator.classFactory(iface)
+    plugin.initGui()
+    report = {
+        "missing": sar_narrator.deps.missing(),
+        "messages": _messages(iface.bar),
+        "menus": list(iface.menus),
+        "provider": QgsApplication.processingRegistry().providerById("sargeo") is not None,
+    }
+    plugin.unload()
+    report["menus_after_unload"] = list(iface.menus)
+    report["provider_after_unload"] = (
+        QgsApplication.processingRegistry().providerById("sargeo") is not None
+    )
+    return report
+
+
+def dock(iface: Iface, bundle: str, scene: str, work: Path, screenshot: str) -> dict[str, Any]:
+    import sar_narrator
+    from qgis.core import QgsProject, QgsRasterLayer
+    from qgis.PyQt.QtWidgets import QHBoxLayout, QWidget
+    from sar_narrator.diagnostics import collect
+    from sar_narrator.dock import SarNarratorDock
+
+    plugin = sar_narrator.classFactory(iface)
+    plugin.initGui()
+    project = QgsProject.instance()
+    raster = QgsRasterLayer(scene, Path(scene).stem)
+    project.addMapLayer(raster)
+    canvas = iface.canvas
+    canvas.setDestinationCrs(raster.crs())
+    panel = SarNarratorDock(canvas, project)
+    panel.layer.setLayer(raster)
+    panel.bundles["clip"].setFilePath(bundle)
+    panel.output.setFilePath(str(work / "results"))
+    panel.query.setText("flooded fields")
+    panel.k.setValue(5)
+    panel.tile.setValue(64)
+    started = panel.search()
+    refused = panel.search()
+    busy_status = panel.status.text()
+    finished = _wait(lambda: not panel.busy())
+    items = [panel.results.item(i).text() for i in range(panel.results.count())]
+    hits = [layer for layer in project.mapLayers().values() if layer.name().startswith("search")]
+    panel.results.setCurrentRow(0)
+    panel.zoom_to(panel.results.item(0))
+    zoomed = canvas.extent()
+    rect = panel.results.item(0).data(sar_narrator.dock.RECT_ROLE)[0]
+    canvas.setLayers([hits[0], raster])
+    canvas.setExtent(raster.extent())
+    container = QWidget()
+    row = QHBoxLayout(container)
+    row.addWidget(canvas, 3)
+    row.addWidget(panel, 2)
+    container.resize(1100, 620)
+    container.show()
+    canvas.refresh()
+    _wait(lambda: not canvas.isDrawing() and False, 1.5)
+    _wait(lambda: not canvas.isDrawing(), 30)
+    saved = container.grab().save(screenshot)
+    report = {
+        "started": started,
+        "refused": not refused,
+        "busy_status": busy_status,
+        "finished": finished,
+        "status": panel.status.text(),
+        "items": items,
+        "hit_layers": len(hits),
+        "hit_features": hits[0].featureCount() if hits else 0,
+        "hit_source": hits[0].source() if hits else "",
+        "zoom_contains": zoomed.contains(rect),
+        "screenshot": saved,
+        "diagnostics": collect([Path(bundle).parent]),
+    }
+    container.hide()
+    panel.setParent(None)
+    plugin.unload()
+    project.removeAllMapLayers()
+    del raster, hits, panel, container
+    return report
+
+
+def main(args: list[str]) -> dict[str, Any]:
+    iface = Iface()
+    if args[0] == "missing":
+        return missing(iface)
+    return dock(iface, args[1], args[2], Path(args[3]), args[4])
