@@ -152,7 +152,7 @@ def dock(iface: Iface, bundle: str, scene: str, work: Path, screenshot: str) -> 
     panel.setParent(None)
     plugin.unload()
     project.removeAllMapLayers()
-    del raster, hits, panel, container
+    del raster, hits, container
     return report
 
 
