@@ -22,6 +22,7 @@ import numpy.typing as npt
 from sargeo.atomic import atomic_file
 from sargeo.errors import OptionError
 from sargeo.runtime.gpkg import Crs, Field, Style, write_polygons
+from sargeo.runtime.index import TILE_FIELDS
 from sargeo.runtime.pipeline import Cancelled, Progress, check_source, embed_windows
 
 from .paths import data_dir
@@ -31,19 +32,12 @@ from .regions import Region
 Ring = Sequence[tuple[float, float]]
 
 REGION_FIELDS = [
-    Field("tile_id", "TEXT"),
-    Field("source", "TEXT"),
-    Field("col", "MEDIUMINT"),
-    Field("row", "MEDIUMINT"),
-    Field("width", "MEDIUMINT"),
-    Field("height", "MEDIUMINT"),
+    *TILE_FIELDS,
     Field("pixel_spacing", "REAL"),
-    Field("acquisition_time", "TEXT"),
-    Field("valid_fraction", "REAL"),
     Field("model", "TEXT"),
     Field("bundle_sha256", "TEXT"),
 ]
-"""Provenance of every caption or answer feature (after the task's own fields)."""
+"""Provenance of every caption or answer feature (after the task's own fields), as in search layers."""
 
 
 def run_regions(
@@ -79,13 +73,13 @@ def run_regions(
 
 
 def region_values(source: GdalSource, region: Region, valid: float, model: Any) -> list[Any]:
-    """The `REGION_FIELDS` values of a region."""
+    """The `REGION_FIELDS` values of a region (col and row in the whole raster's pixels)."""
     w = region.window
     sx, sy = source.pixel_spacing(w)
     return [
         region.region_id, source.name, w.col + source.offset[0], w.row + source.offset[1],
-        w.width, w.height, round(float(np.sqrt(sx * sy)), 4), source.acquisition_time,
-        round(valid, 4), model.bundle.name, model.bundle.sha256,
+        w.width, w.height, sx, sy, source.acquisition_time, round(valid, 4),
+        round(float(np.sqrt(sx * sy)), 4), model.bundle.name, model.bundle.sha256,
     ]  # fmt: skip
 
 

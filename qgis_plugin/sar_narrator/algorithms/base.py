@@ -40,6 +40,13 @@ def default_threads() -> int:
     return max(1, cores - 1)
 
 
+Params = dict[str, Any]
+Context = QgsProcessingContext
+Feedback = QgsProcessingFeedback
+Call = tuple[Params, Context, Feedback]
+"""The three arguments of ``processAlgorithm``."""
+
+
 class SargeoAlgorithm(QgsProcessingAlgorithm):
     """Base class: one-line errors, progress and cancellation, shared parameters."""
 
@@ -83,24 +90,14 @@ class SargeoAlgorithm(QgsProcessingAlgorithm):
             )
         )
 
-    def processAlgorithm(
-        self,
-        parameters: dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> dict[str, Any]:
+    def processAlgorithm(self, parameters: Params, context: Context, feedback: Feedback) -> Params:
         """Run `work`; the errors of bad input become one-line Processing errors."""
         try:
             return self.work(parameters, context, feedback)
         except (SargeoError, OSError) as exc:
             raise QgsProcessingException(user_message(exc)) from exc
 
-    def work(
-        self,
-        parameters: dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> dict[str, Any]:
+    def work(self, parameters: Params, context: Context, feedback: Feedback) -> Params:
         """The algorithm's work (subclasses)."""
         raise NotImplementedError
 

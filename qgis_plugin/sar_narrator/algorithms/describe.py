@@ -14,7 +14,6 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsProcessing,
     QgsProcessingContext,
-    QgsProcessingFeedback,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterNumber,
@@ -32,7 +31,17 @@ from ..models import default_tile_size, load_model
 from ..rasters import GdalSource
 from ..regions import Region, metres_to_pixels, polygon_regions, tile_regions, window_ring
 from ..work import REGION_FIELDS, region_values, run_regions, write_layer
-from .base import SargeoAlgorithm, default_threads, output_path, reporter, transform_to
+from .base import (
+    Call,
+    Context,
+    Feedback,
+    Params,
+    SargeoAlgorithm,
+    default_threads,
+    output_path,
+    reporter,
+    transform_to,
+)
 
 CAPTION_AREAS = ["Whole layer (tiles)", "Extent (tiles)", "Polygons of a vector layer"]
 VQA_AREAS = ["Extent (one region)", "Polygons of a vector layer"]
@@ -84,6 +93,40 @@ def _whole(source: GdalSource) -> Window:
     return Window(0, 0, source.width, source.height)
 
 
+def _area_parameters(alg: SargeoAlgorithm, areas: list[str], word: str) -> None:
+    """INPUT, AREA (one of ``areas``), EXTENT and REGIONS."""
+    alg.addParameter(QgsProcessingParameterRasterLayer("INPUT", "Raster layer"))
+    alg.addParameter(QgsProcessingParameterEnum("AREA", word, options=areas, defaultValue=0))
+    alg.extent_parameter(f"Extent ({word.lower()} 'Extent')")
+    polygons = QgsProcessingParameterFeatureSource(
+        "REGIONS",
+        f"Polygons ({word.lower()} 'Polygons')",
+        [QgsProcessing.TypeVectorPolygon],
+        optional=True,
+    )
+    alg.addParameter(polygons)
+
+
+def _write(
+    alg: SargeoAlgorithm,
+    call: Call,
+    source: GdalSource,
+    model: Any,
+    done: list[tuple[Region, list[Any], float]],
+    task: tuple[str, list[Field], str],
+) -> dict[str, Any]:
+    """Write one feature per region: ``task`` = (layer name, the task's own fields, label field)."""
+    parameters, context, feedback = call
+    layer, fields, label = task
+    features = [(r.ring, [*own, *region_values(source, r, valid, model)]) for r, own, valid in done]
+    style = Style(f"sargeo {layer}", labelled_qml(label), f"{label} as labels")
+    out = output_path(alg, parameters, "OUTPUT", context)
+    inputs = [*source.files, str(model.bundle.root)]
+    count = write_layer(out, layer, source.crs, [*fields, *REGION_FIELDS], features, style, inputs)
+    feedback.pushInfo(f"{count} feature(s) written to {out}")
+    return {"OUTPUT": str(out)}
+
+
 class CaptionAlgorithm(SargeoAlgorithm):
     """``sargeo:caption``."""
 
@@ -97,47 +140,24 @@ class CaptionAlgorithm(SargeoAlgorithm):
 
     def initAlgorithm(self, config: Any = None) -> None:
         """Parameters."""
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "Raster layer"))
-        self.addParameter(
-            QgsProcessingParameterEnum("AREA", "Area", options=CAPTION_AREAS, defaultValue=0)
-        )
-        self.extent_parameter("Extent (area 'Extent')")
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                "REGIONS",
-                "Polygons (area 'Polygons')",
-                [QgsProcessing.TypeVectorPolygon],
-                optional=True,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                "TILE_SIZE", "Tile size (0: the bundle's default)",
-                type=QgsProcessingParameterNumber.Double, defaultValue=0, minValue=0,
-            )
+        _area_parameters(self, CAPTION_AREAS, "Area")
+        size = QgsProcessingParameterNumber(
+            "TILE_SIZE", "Tile size (0: the bundle's default)",
+            type=QgsProcessingParameterNumber.Double, defaultValue=0, minValue=0,
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                "TILE_UNITS", "Tile size in", options=["pixels", "metres"], defaultValue=0
-            )
+        self.addParameter(size)
+        units = QgsProcessingParameterEnum(
+            "TILE_UNITS", "Tile size in", ["pixels", "metres"], False, 0
         )
+        self.addParameter(units)
         self.add_bundle("coca", "SAR-RS-CoCa bundle folder")
-        self.addParameter(
-            QgsProcessingParameterVectorDestination(
-                "OUTPUT", "Captions", type=QgsProcessing.TypeVectorPolygon
-            )
-        )
+        polygons = QgsProcessing.TypeVectorPolygon
+        self.addParameter(QgsProcessingParameterVectorDestination("OUTPUT", "Captions", polygons))
 
-    def work(
-        self,
-        parameters: dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> dict[str, Any]:
+    def work(self, parameters: Params, context: Context, feedback: Feedback) -> Params:
         """Caption the regions."""
-        model = load_model(
-            self.parameterAsFile(parameters, "BUNDLE", context), "coca", default_threads()
-        )
+        bundle = self.parameterAsFile(parameters, "BUNDLE", context)
+        model = load_model(bundle, "coca", default_threads())
         area = ("layer", "extent", "polygons")[self.parameterAsEnum(parameters, "AREA", context)]
         source, regions = _area_regions(self, parameters, context, True, area)
         if not regions:
@@ -151,18 +171,10 @@ class CaptionAlgorithm(SargeoAlgorithm):
         done = run_regions(
             source, regions, model, model.caption, progress=progress, cancelled=cancelled
         )
-        fields = [Field("caption", "TEXT"), *REGION_FIELDS]
-        features = [
-            (r.ring, [text, *region_values(source, r, valid, model)]) for r, text, valid in done
-        ]
-        style = Style("sargeo captions", labelled_qml("caption"), "captions as labels")
-        out = output_path(self, parameters, "OUTPUT", context)
-        inputs = [*source.files, str(model.bundle.root)]
-        count = write_layer(out, "captions", source.crs, fields, features, style, inputs)
-        feedback.pushInfo(
-            f"{count} caption(s) written to {out} ({len(regions) - count} regions skipped)"
-        )
-        return {"OUTPUT": str(out)}
+        rows = [(region, [text], valid) for region, text, valid in done]
+        fields = [Field("caption", "TEXT")]
+        call = (parameters, context, feedback)
+        return _write(self, call, source, model, rows, ("captions", fields, "caption"))
 
 
 class VqaAlgorithm(SargeoAlgorithm):
@@ -179,39 +191,18 @@ class VqaAlgorithm(SargeoAlgorithm):
     def initAlgorithm(self, config: Any = None) -> None:
         """Parameters."""
         self.addParameter(QgsProcessingParameterString("QUESTION", "Question"))
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "Raster layer"))
-        self.addParameter(
-            QgsProcessingParameterEnum("AREA", "Regions", options=VQA_AREAS, defaultValue=0)
-        )
-        self.extent_parameter("Extent (regions 'Extent')")
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                "REGIONS",
-                "Polygons (regions 'Polygons')",
-                [QgsProcessing.TypeVectorPolygon],
-                optional=True,
-            )
-        )
+        _area_parameters(self, VQA_AREAS, "Regions")
         self.add_bundle("gpt", "SAR-GPT bundle folder")
-        self.addParameter(
-            QgsProcessingParameterVectorDestination(
-                "OUTPUT", "Answers", type=QgsProcessing.TypeVectorPolygon
-            )
-        )
+        polygons = QgsProcessing.TypeVectorPolygon
+        self.addParameter(QgsProcessingParameterVectorDestination("OUTPUT", "Answers", polygons))
 
-    def work(
-        self,
-        parameters: dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> dict[str, Any]:
+    def work(self, parameters: Params, context: Context, feedback: Feedback) -> Params:
         """Answer the question on each region."""
         question = self.parameterAsString(parameters, "QUESTION", context).strip()
         if not question:
             raise InputError("the question is empty")
-        model = load_model(
-            self.parameterAsFile(parameters, "BUNDLE", context), "gpt", default_threads()
-        )
+        bundle = self.parameterAsFile(parameters, "BUNDLE", context)
+        model = load_model(bundle, "gpt", default_threads())
         area = ("extent", "polygons")[self.parameterAsEnum(parameters, "AREA", context)]
         source, regions = _area_regions(self, parameters, context, False, area)
         progress, cancelled = reporter(feedback, "answering")
@@ -222,14 +213,7 @@ class VqaAlgorithm(SargeoAlgorithm):
         done = run_regions(
             source, regions, model, answer, batch=1, progress=progress, cancelled=cancelled
         )
-        fields = [Field("question", "TEXT"), Field("answer", "TEXT"), *REGION_FIELDS]
-        features = [
-            (r.ring, [question, text, *region_values(source, r, valid, model)])
-            for r, text, valid in done
-        ]
-        style = Style("sargeo answers", labelled_qml("answer"), "answers as labels")
-        out = output_path(self, parameters, "OUTPUT", context)
-        inputs = [*source.files, str(model.bundle.root)]
-        count = write_layer(out, "answers", source.crs, fields, features, style, inputs)
-        feedback.pushInfo(f"{count} answer(s) written to {out}")
-        return {"OUTPUT": str(out)}
+        rows = [(region, [question, text], valid) for region, text, valid in done]
+        fields = [Field("question", "TEXT"), Field("answer", "TEXT")]
+        call = (parameters, context, feedback)
+        return _write(self, call, source, model, rows, ("answers", fields, "answer"))

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingOutputVectorLayer,
@@ -48,7 +47,15 @@ from ..models import default_tile_size, load_model
 from ..rasters import GdalSource, layer_path, open_raster
 from ..regions import bounds_window
 from ..work import cache_folder, write_layer
-from .base import SargeoAlgorithm, default_threads, output_path, reporter
+from .base import (
+    Context,
+    Feedback,
+    Params,
+    SargeoAlgorithm,
+    default_threads,
+    output_path,
+    reporter,
+)
 
 MODES = ["Top k per query", "Every tile above a score threshold"]
 
@@ -139,12 +146,7 @@ class BuildIndexAlgorithm(SargeoAlgorithm):
         self.addOutput(QgsProcessingOutputVectorLayer("FOOTPRINTS", "Indexed tile footprints"))
         self.addOutput(QgsProcessingOutputNumber("TILES", "Tiles indexed"))
 
-    def work(
-        self,
-        parameters: dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> dict[str, Any]:
+    def work(self, parameters: Params, context: Context, feedback: Feedback) -> Params:
         """Index the layers."""
         model = load_model(
             self.parameterAsFile(parameters, "BUNDLE", context), "clip", default_threads()
@@ -235,12 +237,7 @@ class TextSearchAlgorithm(SargeoAlgorithm):
             )
         )
 
-    def work(
-        self,
-        parameters: dict[str, Any],
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-    ) -> dict[str, Any]:
+    def work(self, parameters: Params, context: Context, feedback: Feedback) -> Params:
         """Search."""
         queries = parse_queries(self.parameterAsString(parameters, "QUERIES", context))
         model = load_model(
