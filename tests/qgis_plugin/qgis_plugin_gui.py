@@ -134,7 +134,9 @@ def dock(iface: Iface, bundle: str, scene: str, work: Path, screenshot: str) -> 
     _wait(lambda: not canvas.isDrawing() and False, 1.5)
     _wait(lambda: not canvas.isDrawing(), 30)
     saved = container.grab().save(screenshot)
+    asked = _ask_and_caption(panel, bundle, work, raster)
     report = {
+        **asked,
         "started": started,
         "refused": not refused,
         "busy_status": busy_status,
@@ -154,6 +156,52 @@ def dock(iface: Iface, bundle: str, scene: str, work: Path, screenshot: str) -> 
     project.removeAllMapLayers()
     del raster, hits, container
     return report
+
+
+def _ask_and_caption(panel: Any, bundle: str, work: Path, raster: Any) -> dict[str, Any]:
+    """The rectangle tool asks SAR-GPT, the view is captioned (stand-in models, as in
+    qgis_plugin_describe.py: no CoCa or SAR-GPT bundle exists yet)."""
+    import runpy
+
+    from qgis.core import QgsRectangle
+    from sar_narrator import models
+
+    helpers = runpy.run_path(str(Path(__file__).with_name("qgis_plugin_describe.py")))
+    gpt = helpers["_bundle"](Path(bundle), work / "gpt", "gpt", ("vision_encoder", "lm_step"))
+    coca = helpers["_bundle"](
+        Path(bundle), work / "coca", "coca", ("image_encoder", "decoder_step")
+    )
+    module = helpers["_standins"]()
+    models.TASK_RUNTIMES["gpt"] = (module.__name__, "GptModel")
+    models.TASK_RUNTIMES["coca"] = (module.__name__, "CocaModel")
+    panel.bundles["gpt"].setFilePath(gpt)
+    panel.bundles["coca"].setFilePath(coca)
+    panel.question.setText("is there water?")
+    panel.start_drawing()
+    tool_active = panel.canvas.mapTool() is panel.tool
+    box = raster.extent()
+    rect = QgsRectangle(
+        box.xMinimum(), box.yMinimum(), box.center().x(), box.center().y()
+    )  # the lower-left quarter
+    panel.tool.extentChanged.emit(rect)
+    _wait(lambda: not panel.busy())
+    answer = panel.answer.text()
+    project = panel.project
+    answers = [v for v in project.mapLayers().values() if v.name() == "answers"]
+    panel.canvas.setExtent(box)
+    captioned = panel.caption_extent()
+    _wait(lambda: not panel.busy())
+    captions = [v for v in project.mapLayers().values() if v.name() == "captions"]
+    return {
+        "tool_active": tool_active,
+        "answer": answer,
+        "answer_features": answers[0].featureCount() if answers else 0,
+        # the region is the rectangle's pixels (snapped outwards to whole pixels)
+        "answer_extent_ok": bool(answers) and rect.buffered(1e-4).contains(answers[0].extent()),
+        "captioned": captioned,
+        "caption_features": captions[0].featureCount() if captions else 0,
+        "caption_status": panel.status.text(),
+    }
 
 
 def main(args: list[str]) -> dict[str, Any]:

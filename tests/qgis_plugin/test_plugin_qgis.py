@@ -135,7 +135,7 @@ def test_plugin_loads_without_onnxruntime_and_says_what_is_missing(
     assert r["menus_after_unload"] == [] and not r["provider_after_unload"]
 
 
-def test_dock_searches_in_a_task_and_saves_a_screenshot(
+def test_dock_searches_asks_captions_in_tasks_and_saves_a_screenshot(
     qgis: RunInQgis, installed: tuple[Path, Path], tiny_bundle: Path, chip: Path, tmp_path: Path
 ) -> None:
     shot = tmp_path / "plugin_dock.png"
@@ -149,6 +149,10 @@ def test_dock_searches_in_a_task_and_saves_a_screenshot(
     assert r["hit_layers"] == 1 and r["hit_features"] == 5 and r["zoom_contains"]
     assert r["diagnostics"]["missing"] == [] and r["diagnostics"]["runtime_origin"] == "vendor"
     assert [b["task"] for b in r["diagnostics"]["bundles"]] == ["clip"]
+    # the rectangle tool asks SAR-GPT and the view is captioned (stand-in models)
+    assert r["tool_active"] and r["answer"].endswith("A: stand-in answer to is there water?")
+    assert r["answer_features"] == 1 and r["answer_extent_ok"]
+    assert r["captioned"] and r["caption_features"] == 4  # 512 px in the bundle's 256 px tiles
     from PIL import Image
 
     image = np.asarray(Image.open(shot).convert("RGB"))
