@@ -91,6 +91,36 @@ def missing(iface: Iface) -> dict[str, Any]:
     return report
 
 
+def install(iface: Iface) -> dict[str, Any]:
+    """The installer's task installs tokenizers (the smaller package) into the plugin's folder."""
+    import numpy
+    import sar_narrator
+    from qgis.core import QgsApplication
+    from sar_narrator.plugin import InstallTask
+
+    deps = sar_narrator.deps
+    before = deps.missing()
+    results: list[Any] = []
+    task = InstallTask(["tokenizers"], lambda ok, log: results.append((ok, log)))
+    QgsApplication.taskManager().addTask(task)
+    _wait(lambda: bool(results), 300)
+    import tokenizers
+    from osgeo import gdal_array
+
+    target = deps.deps_dir()
+    return {
+        "before": before,
+        "after": deps.missing(),
+        "ok": results[0][0] if results else None,
+        "log": results[0][1] if results else [],
+        "tokenizers": tokenizers.__file__,
+        "target": str(target),
+        "installed": sorted(p.name for p in target.iterdir()),
+        "numpy": numpy.__file__,
+        "gdal_array": gdal_array.OpenArray(numpy.zeros((3, 4), numpy.float32)).RasterXSize,
+    }
+
+
 def dock(iface: Iface, bundle: str, scene: str, work: Path, screenshot: str) -> dict[str, Any]:
     import sar_narrator
     from qgis.core import QgsProject, QgsRasterLayer
@@ -208,4 +238,6 @@ def main(args: list[str]) -> dict[str, Any]:
     iface = Iface()
     if args[0] == "missing":
         return missing(iface)
+    if args[0] == "install":
+        return install(iface)
     return dock(iface, args[1], args[2], Path(args[3]), args[4])

@@ -135,6 +135,26 @@ def test_plugin_loads_without_onnxruntime_and_says_what_is_missing(
     assert r["menus_after_unload"] == [] and not r["provider_after_unload"]
 
 
+def test_the_installer_installs_into_the_plugins_folder_without_numpy(
+    qgis: RunInQgis, installed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A real ``pip --target --no-deps`` of tokenizers from the package registry (12 MB)."""
+    env = plugin_env(*installed, with_deps=False)
+    r = qgis(HERE / "qgis_plugin_gui.py", ["install"], timeout=300, processing=True, env=env)
+    if not r["ok"] and any(
+        "No matching distribution" in x or "connection" in x.lower() for x in r["log"]
+    ):
+        pytest.skip("the package registry cannot be reached: " + r["log"][-1])
+    assert r["before"] == ["onnxruntime", "tokenizers"] and r["ok"], r["log"]
+    assert r["after"] == ["onnxruntime"]
+    assert "/empty-home/deps/py3." in r["target"]
+    assert r["tokenizers"].startswith(r["target"])
+    assert "--no-deps" in r["log"][0] and "tokenizers==" in r["log"][0]
+    assert not any(name.startswith("numpy") for name in r["installed"])
+    assert r["numpy"].startswith("/usr/lib/python3/dist-packages")  # QGIS's own numpy
+    assert r["gdal_array"] == 4  # GDAL's array bindings still work
+
+
 def test_dock_searches_asks_captions_in_tasks_and_saves_a_screenshot(
     qgis: RunInQgis, installed: tuple[Path, Path], tiny_bundle: Path, chip: Path, tmp_path: Path
 ) -> None:
