@@ -180,7 +180,7 @@ def open_raster(path: Path, name: str | None = None) -> GdalSource:
     acquired = next((metadata[k] for k in _TIME_KEYS if metadata.get(k)), "")
     nodata = dataset.GetRasterBand(1).GetNoDataValue()
     return GdalSource(
-        name=name or path.name, files=(str(path),), width=dataset.RasterXSize,
+        name=name or str(path), files=(str(path),), width=dataset.RasterXSize,
         height=dataset.RasterYSize, transform=(a, b, c, d, e, f), crs=crs,
         polarisations=_polarisations(dataset, path), units=_units(dataset),
         nodata=None if nodata is None else float(nodata), acquisition_time=acquired,

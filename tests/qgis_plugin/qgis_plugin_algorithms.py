@@ -63,6 +63,7 @@ def main(args: list[str]) -> dict[str, Any]:
         QgsProcessingFeedback,
         QgsProject,
         QgsRasterLayer,
+        QgsVectorLayer,
     )
 
     bundle, scene, chip, work = args[0], args[1], args[2], Path(args[3])
@@ -99,6 +100,22 @@ def main(args: list[str]) -> dict[str, Any]:
         "reused": (work / "index" / "index.json").stat().st_mtime_ns == stamp,
         "footprints": _layer_report(built["FOOTPRINTS"], chip_extent),
     }
+
+    second = str(work / "scene_east.tif")
+    gdal.Translate(second, scene, options="-a_ullr 501920 5000000 503840 4998080")
+    mosaic = processing.run(
+        "sargeo:buildindex",
+        {"INPUT": [scene, second], "BUNDLE": bundle, "TILE_SIZE": 64,
+         "OUTPUT": str(work / "mosaic")},
+    )  # fmt: skip
+    footprints = QgsVectorLayer(mosaic["FOOTPRINTS"], "tiles", "ogr")
+    r["mosaic"] = {
+        "tiles": mosaic["TILES"],
+        "ids": sorted({f["tile_id"].rsplit("_r", 1)[0] for f in footprints.getFeatures()}),
+        "sources": sorted({f["source"] for f in footprints.getFeatures()}),
+        "extent": footprints.extent().toString(0),
+    }
+    del footprints
 
     out = processing.run(
         "sargeo:textsearch",

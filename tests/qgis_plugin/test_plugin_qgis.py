@@ -59,6 +59,11 @@ def test_algorithms_run_in_qgis(
     # buildindex: 512 px chip in 128 px tiles, reused on the second run
     assert r["index"]["tiles"] == r["index"]["again"] == 16 and r["index"]["reused"]
     assert r["index"]["footprints"]["count"] == 16 and r["index"]["footprints"]["inside"]
+    # a mosaic of two rasters side by side: 3 x 3 tiles of 64 px each, ids prefixed by raster
+    mosaic = r["mosaic"]
+    assert mosaic["tiles"] == 18 and mosaic["ids"] == ["scene", "scene_east"]
+    assert mosaic["sources"] == sorted([str(scene), str(tmp_path / "scene_east.tif")])
+    assert mosaic["extent"] == "500000,4998080 : 503840,5000000"
     # textsearch on the EPSG:4326 chip (project in EPSG:3857): 2 queries x top 3, in the layer's CRS
     hits = r["search_chip"]
     assert hits["valid"] and hits["count"] == 6 and hits["crs"] == "EPSG:4326" and hits["inside"]

@@ -116,7 +116,7 @@ class SargeoAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(
                 f"{layer.name()} is a {layer.providerType()} layer; use a file raster (GDAL)"
             )
-        source = open_raster(layer_path(layer.source()), layer.name())
+        source = open_raster(layer_path(layer.source()))
         if extent_name and parameters.get(extent_name):
             rect = self.parameterAsExtent(parameters, extent_name, context, layer.crs())
             bounds = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())

@@ -32,6 +32,7 @@ from sargeo.errors import InputError, OptionError
 from sargeo.runtime.clip import ClipModel
 from sargeo.runtime.heatmap import heatmap, write_geotiff
 from sargeo.runtime.index import EmbeddingIndex, IndexOptions, build_index, open_index
+from sargeo.runtime.pipeline import CancelledError
 from sargeo.runtime.results import (
     FIELDS,
     LAYER,
@@ -158,7 +159,7 @@ class BuildIndexAlgorithm(SargeoAlgorithm):
         for layer in layers:
             if layer.providerType() != "gdal":
                 raise InputError(f"{layer.name()} is not a file raster (GDAL)")
-            sources.append(open_raster(layer_path(layer.source()), layer.name()))
+            sources.append(open_raster(layer_path(layer.source())))
         if parameters.get("EXTENT"):
             if len(sources) != 1:
                 raise OptionError("EXTENT", "works with one raster layer only")
@@ -256,7 +257,7 @@ class TextSearchAlgorithm(SargeoAlgorithm):
         else:
             raise InputError("choose a raster layer or an index folder to search")
         if feedback.isCanceled():
-            return {}
+            raise CancelledError("cancelled; nothing was written")
         searcher = Searcher(index.vectors, "numpy")
         if self.parameterAsEnum(parameters, "MODE", context) == 0:
             hits = search(
