@@ -173,7 +173,8 @@ def test_dock_searches_asks_captions_in_tasks_and_saves_a_screenshot(
     assert len(r["items"]) == 5 and r["items"][0].startswith("1. flooded fields")
     assert r["hit_layers"] == 1 and r["hit_features"] == 5 and r["zoom_contains"]
     assert r["diagnostics"]["missing"] == [] and r["diagnostics"]["runtime_origin"] == "vendor"
-    assert [b["task"] for b in r["diagnostics"]["bundles"]] == ["clip"]
+    found = {b["path"]: b.get("task") for b in r["diagnostics"]["bundles"]}
+    assert found[str(tiny_bundle)] == "clip"  # and its siblings, if other tests exported some
     # the rectangle tool asks SAR-GPT and the view is captioned (stand-in models)
     assert r["tool_active"] and r["answer"].endswith("A: stand-in answer to is there water?")
     assert r["answer_features"] == 1 and r["answer_extent_ok"]
