@@ -42,7 +42,8 @@ def _layer_report(path: str, raster_extent: Any) -> dict[str, Any]:
     return report
 
 
-def _fails(alg: str, params: dict[str, Any]) -> str:
+def fails(alg: str, params: dict[str, Any]) -> str:
+    """The one-line message of an algorithm that fails, or empty when it ran."""
     import processing
     from qgis.core import QgsProcessingException
 
@@ -191,7 +192,7 @@ def main(args: list[str]) -> dict[str, Any]:
     r["errors"] = {}
     for key, (alg, params) in bad.items():
         target = work / f"bad_{key}.gpkg"
-        r["errors"][key] = {"message": _fails(alg, {**params, "OUTPUT": str(target)}),
+        r["errors"][key] = {"message": fails(alg, {**params, "OUTPUT": str(target)}),
                             "output": target.exists()}  # fmt: skip
 
     class Cancelling(QgsProcessingFeedback):

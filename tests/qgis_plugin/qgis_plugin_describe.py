@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import runpy
 import shutil
 import sys
 import types
@@ -115,17 +116,6 @@ def _polygons(scene_extent: Any, inside: bool) -> Any:
     return layer
 
 
-def _fails(alg: str, params: dict[str, Any]) -> str:
-    import processing
-    from qgis.core import QgsProcessingException
-
-    try:
-        processing.run(alg, params)
-    except QgsProcessingException as exc:
-        return str(exc)
-    return ""
-
-
 def main(args: list[str]) -> dict[str, Any]:
     import processing
     from qgis.core import QgsApplication, QgsRasterLayer
@@ -133,6 +123,7 @@ def main(args: list[str]) -> dict[str, Any]:
     from sar_narrator.provider import SargeoProvider
 
     clip, scene, work = Path(args[0]), args[1], Path(args[2])
+    _fails = runpy.run_path(str(Path(__file__).with_name("qgis_plugin_algorithms.py")))["fails"]
     coca = _bundle(clip, work / "coca", "coca", ("image_encoder", "decoder_step"))
     gpt = _bundle(clip, work / "gpt", "gpt", ("vision_encoder", "lm_step"))
     provider = SargeoProvider()

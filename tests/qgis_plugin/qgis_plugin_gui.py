@@ -72,12 +72,15 @@ def _wait(condition: Any, seconds: float = 120.0) -> bool:
 
 
 def missing(iface: Iface) -> dict[str, Any]:
-    import sar_narrator
     from qgis.core import QgsApplication
+
+    started = time.perf_counter()
+    import sar_narrator
 
     plugin = sar_narrator.classFactory(iface)
     plugin.initGui()
     report = {
+        "load_seconds": time.perf_counter() - started,
         "missing": sar_narrator.deps.missing(),
         "messages": _messages(iface.bar),
         "menus": list(iface.menus),

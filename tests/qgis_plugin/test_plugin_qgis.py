@@ -138,6 +138,7 @@ def test_plugin_loads_without_onnxruntime_and_says_what_is_missing(
     assert r["provider"] and "SAR Narrator/Install dependencies" in r["menus"]
     assert len(r["messages"]) == 1 and "needs onnxruntime, tokenizers" in r["messages"][0]
     assert r["menus_after_unload"] == [] and not r["provider_after_unload"]
+    assert r["load_seconds"] < 2.0, r["load_seconds"]  # import, provider, menus: no model loads
 
 
 def test_the_installer_installs_into_the_plugins_folder_without_numpy(
