@@ -86,6 +86,12 @@ def missing(iface: Iface) -> dict[str, Any]:
         "menus": list(iface.menus),
         "provider": QgsApplication.processingRegistry().providerById("sargeo") is not None,
     }
+    from qgis.PyQt.QtWidgets import QPlainTextEdit
+    from sar_narrator.diagnostics import show_dialog
+
+    dialog = show_dialog(iface.window)
+    report["dialog"] = dialog.findChild(QPlainTextEdit).toPlainText()
+    dialog.close()
     plugin.unload()
     report["menus_after_unload"] = list(iface.menus)
     report["provider_after_unload"] = (

@@ -138,6 +138,9 @@ def test_plugin_loads_without_onnxruntime_and_says_what_is_missing(
     assert r["provider"] and "SAR Narrator/Install dependencies" in r["menus"]
     assert len(r["messages"]) == 1 and "needs onnxruntime, tokenizers" in r["messages"][0]
     assert r["menus_after_unload"] == [] and not r["provider_after_unload"]
+    dialog = r["dialog"]  # the diagnostics dialog says the same, with versions and paths
+    assert dialog.startswith("SAR Narrator needs onnxruntime, tokenizers")
+    assert '"numpy"' in dialog and '"runtime_origin": "vendor"' in dialog
     assert r["load_seconds"] < 2.0, r["load_seconds"]  # import, provider, menus: no model loads
 
 

@@ -86,7 +86,7 @@ class SargeoAlgorithm(QgsProcessingAlgorithm):
         """The bundle folder parameter ``BUNDLE``."""
         self.addParameter(
             QgsProcessingParameterFile(
-                "BUNDLE", description, behavior=QgsProcessingParameterFile.Folder
+                "BUNDLE", description, behavior=QgsProcessingParameterFile.Behavior.Folder
             )
         )
 

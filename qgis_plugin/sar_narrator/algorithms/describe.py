@@ -101,7 +101,7 @@ def _area_parameters(alg: SargeoAlgorithm, areas: list[str], word: str) -> None:
     polygons = QgsProcessingParameterFeatureSource(
         "REGIONS",
         f"Polygons ({word.lower()} 'Polygons')",
-        [QgsProcessing.TypeVectorPolygon],
+        [QgsProcessing.SourceType.TypeVectorPolygon],
         optional=True,
     )
     alg.addParameter(polygons)
@@ -143,7 +143,7 @@ class CaptionAlgorithm(SargeoAlgorithm):
         _area_parameters(self, CAPTION_AREAS, "Area")
         size = QgsProcessingParameterNumber(
             "TILE_SIZE", "Tile size (0: the bundle's default)",
-            type=QgsProcessingParameterNumber.Double, defaultValue=0, minValue=0,
+            type=QgsProcessingParameterNumber.Type.Double, defaultValue=0, minValue=0,
         )  # fmt: skip
         self.addParameter(size)
         units = QgsProcessingParameterEnum(
@@ -151,7 +151,7 @@ class CaptionAlgorithm(SargeoAlgorithm):
         )
         self.addParameter(units)
         self.add_bundle("coca", "SAR-RS-CoCa bundle folder")
-        polygons = QgsProcessing.TypeVectorPolygon
+        polygons = QgsProcessing.SourceType.TypeVectorPolygon
         self.addParameter(QgsProcessingParameterVectorDestination("OUTPUT", "Captions", polygons))
 
     def work(self, parameters: Params, context: Context, feedback: Feedback) -> Params:
@@ -193,7 +193,7 @@ class VqaAlgorithm(SargeoAlgorithm):
         self.addParameter(QgsProcessingParameterString("QUESTION", "Question"))
         _area_parameters(self, VQA_AREAS, "Regions")
         self.add_bundle("gpt", "SAR-GPT bundle folder")
-        polygons = QgsProcessing.TypeVectorPolygon
+        polygons = QgsProcessing.SourceType.TypeVectorPolygon
         self.addParameter(QgsProcessingParameterVectorDestination("OUTPUT", "Answers", polygons))
 
     def work(self, parameters: Params, context: Context, feedback: Feedback) -> Params:

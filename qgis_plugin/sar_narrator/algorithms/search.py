@@ -73,12 +73,12 @@ def _grid_parameters(alg: SargeoAlgorithm) -> None:
     alg.addParameter(
         QgsProcessingParameterNumber(
             "TILE_SIZE", "Tile size in pixels (0: the bundle's default)",
-            type=QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0,
+            type=QgsProcessingParameterNumber.Type.Integer, defaultValue=0, minValue=0,
         )
     )  # fmt: skip
     alg.addParameter(
         QgsProcessingParameterNumber(
-            "OVERLAP", "Tile overlap in pixels", type=QgsProcessingParameterNumber.Integer,
+            "OVERLAP", "Tile overlap in pixels", type=QgsProcessingParameterNumber.Type.Integer,
             defaultValue=0, minValue=0,
         )
     )  # fmt: skip
@@ -133,7 +133,9 @@ class BuildIndexAlgorithm(SargeoAlgorithm):
     def initAlgorithm(self, config: Any = None) -> None:
         """Parameters."""
         self.addParameter(
-            QgsProcessingParameterMultipleLayers("INPUT", "Raster layers", QgsProcessing.TypeRaster)
+            QgsProcessingParameterMultipleLayers(
+                "INPUT", "Raster layers", QgsProcessing.SourceType.TypeRaster
+            )
         )
         self.extent_parameter("Extent (one raster only; default: the whole layer)")
         self.add_bundle("clip", "SAR-RS-CLIP bundle folder")
@@ -206,7 +208,7 @@ class TextSearchAlgorithm(SargeoAlgorithm):
             QgsProcessingParameterFile(
                 "INDEX",
                 "or an index folder",
-                behavior=QgsProcessingParameterFile.Folder,
+                behavior=QgsProcessingParameterFile.Behavior.Folder,
                 optional=True,
             )
         )
@@ -216,20 +218,20 @@ class TextSearchAlgorithm(SargeoAlgorithm):
         )
         self.addParameter(
             QgsProcessingParameterNumber(
-                "K", "k (results per query)", type=QgsProcessingParameterNumber.Integer,
+                "K", "k (results per query)", type=QgsProcessingParameterNumber.Type.Integer,
                 defaultValue=10, minValue=1,
             )
         )  # fmt: skip
         self.addParameter(
             QgsProcessingParameterNumber(
                 "THRESHOLD", "Score threshold (cosine similarity)",
-                type=QgsProcessingParameterNumber.Double, defaultValue=0.2, minValue=-1, maxValue=1,
+                type=QgsProcessingParameterNumber.Type.Double, defaultValue=0.2, minValue=-1, maxValue=1,
             )
         )  # fmt: skip
         _grid_parameters(self)
         self.addParameter(
             QgsProcessingParameterVectorDestination(
-                "OUTPUT", "Search results", type=QgsProcessing.TypeVectorPolygon
+                "OUTPUT", "Search results", type=QgsProcessing.SourceType.TypeVectorPolygon
             )
         )
         self.addParameter(
