@@ -53,6 +53,7 @@ lint: setup
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(VENV)/bin/mypy sargeo
+	$(VENV)/bin/mypy qgis_plugin/sar_narrator
 
 test: setup lint
 	$(PY) -m pytest -n 2 -q

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from qgis.core import (
     QgsCoordinateTransform,
@@ -40,10 +40,10 @@ def default_threads() -> int:
     return max(1, cores - 1)
 
 
-Params = dict[str, Any]
-Context = QgsProcessingContext
-Feedback = QgsProcessingFeedback
-Call = tuple[Params, Context, Feedback]
+Params: TypeAlias = dict[str, Any]
+Context: TypeAlias = QgsProcessingContext
+Feedback: TypeAlias = QgsProcessingFeedback
+Call: TypeAlias = tuple[Params, Context, Feedback]
 """The three arguments of ``processAlgorithm``."""
 
 
