@@ -30,7 +30,7 @@ def _layer_report(path: str, raster_extent: Any) -> dict[str, Any]:
         "rows": [
             {
                 k: _plain(f[k])
-                for k in ("query", "rank", "score", "tile_id")
+                for k in ("query", "rank", "score", "tile_id", "col", "row")
                 if k in f.fields().names()
             }
             for f in features

@@ -84,6 +84,10 @@ def test_algorithms_run_in_qgis(
     # an extent of the UTM scene: only tiles inside it (the extent is 60 x 110 px, 32 px tiles)
     sub = r["search_extent"]
     assert sub["crs"] == "EPSG:32633" and sub["inside"] and sub["count"] == 8
+    # col and row count in the whole raster: the extent starts at pixel (30, 50)
+    assert {(h["col"], h["row"]) for h in sub["rows"]} == {
+        (c, r) for c in (30, 58) for r in (50, 82, 114, 128)
+    }
     # bad input: one line each, no output layer
     errors = r["errors"]
     assert "needs a SAR-RS-CoCa (captioning) bundle" in errors["caption_with_clip"]["message"]

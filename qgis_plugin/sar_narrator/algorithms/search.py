@@ -7,6 +7,7 @@ plugin's cache, so the second query on the same layer reads no pixel.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from sargeo.runtime.search import Searcher
 from ..models import default_tile_size, load_model
 from ..rasters import GdalSource, layer_path, open_raster
 from ..regions import bounds_window
-from ..work import cache_folder, write_layer
+from ..work import Ring, cache_folder, write_layer
 from .base import (
     Context,
     Feedback,
@@ -57,6 +58,8 @@ from .base import (
     output_path,
     reporter,
 )
+
+Feature = tuple[Ring, list[Any]]
 
 MODES = ["Top k per query", "Every tile above a score threshold"]
 
@@ -279,6 +282,8 @@ class TextSearchAlgorithm(SargeoAlgorithm):
             str(index.folder),
         ]
         features = hit_features(index, hits, model)
+        if picked is not None and picked[0].offset != (0, 0):
+            features = in_raster_pixels(features, picked[0].offset)
         count = write_layer(out, LAYER, index.crs(), FIELDS, features, hit_style(hits), inputs)
         feedback.pushInfo(f"{count} result(s) for {len(queries)} query(ies) written to {out}")
         results: dict[str, Any] = {"OUTPUT": str(out)}
@@ -298,3 +303,13 @@ class TextSearchAlgorithm(SargeoAlgorithm):
                 )
             results["HEATMAP"] = heat
         return results
+
+
+def in_raster_pixels(features: Iterable[Feature], offset: tuple[int, int]) -> Iterator[Feature]:
+    """Search features of an extent's index with ``col``/``row`` counted in the whole raster."""
+    names = [f.name for f in FIELDS]
+    col, row = names.index("col"), names.index("row")
+    for ring, values in features:
+        values[col] += offset[0]
+        values[row] += offset[1]
+        yield ring, values
