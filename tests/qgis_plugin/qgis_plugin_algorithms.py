@@ -141,6 +141,12 @@ def main(args: list[str]) -> dict[str, Any]:
          "THRESHOLD": -1.0, "OUTPUT": str(work / "all.geojson")},
     )  # fmt: skip
     r["threshold_all"] = _layer_report(thr["OUTPUT"], chip_extent)
+    temporary = processing.run(
+        "sargeo:textsearch",
+        {"QUERIES": "water", "INDEX": str(work / "index"), "BUNDLE": bundle, "K": 2,
+         "OUTPUT": "TEMPORARY_OUTPUT"},
+    )["OUTPUT"]  # fmt: skip
+    r["temporary"] = {"suffix": Path(temporary).suffix, **_layer_report(temporary, chip_extent)}
     extent = "500300,500900,4998400,4999500 [EPSG:32633]"
     sub = processing.run(
         "sargeo:textsearch",

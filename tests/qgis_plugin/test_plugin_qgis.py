@@ -81,6 +81,9 @@ def test_algorithms_run_in_qgis(
     assert every["count"] == 16 and every["crs"] == "EPSG:4326"
     assert [h["rank"] for h in every["rows"]] == list(range(1, 17))
     assert "styleQML" not in every["fields"]
+    temporary = r["temporary"]  # Processing's temporary output: a GeoPackage
+    assert temporary["suffix"] == ".gpkg" and temporary["count"] == 2
+    assert temporary["renderer"] == "graduatedSymbol"
     # an extent of the UTM scene: only tiles inside it (the extent is 60 x 110 px, 32 px tiles)
     sub = r["search_extent"]
     assert sub["crs"] == "EPSG:32633" and sub["inside"] and sub["count"] == 8

@@ -82,7 +82,7 @@ class SargeoAlgorithm(QgsProcessingAlgorithm):
         """A fresh copy (Processing runs copies)."""
         return type(self)()
 
-    def add_bundle(self, task: str, description: str) -> None:
+    def add_bundle(self, description: str) -> None:
         """The bundle folder parameter ``BUNDLE``."""
         self.addParameter(
             QgsProcessingParameterFile(
@@ -117,11 +117,24 @@ class SargeoAlgorithm(QgsProcessingAlgorithm):
                 f"{layer.name()} is a {layer.providerType()} layer; use a file raster (GDAL)"
             )
         source = open_raster(layer_path(layer.source()))
-        if extent_name and parameters.get(extent_name):
-            rect = self.parameterAsExtent(parameters, extent_name, context, layer.crs())
-            bounds = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
-            source = source.window(bounds_window(source, bounds, "the extent"))
+        if extent_name:
+            source = self.within_extent(source, layer, parameters, extent_name, context)
         return source, layer
+
+    def within_extent(
+        self,
+        source: GdalSource,
+        layer: QgsRasterLayer,
+        parameters: Params,
+        name: str,
+        context: Context,
+    ) -> GdalSource:
+        """``source`` restricted to the extent parameter ``name`` (any CRS), when one is set."""
+        if not parameters.get(name):
+            return source
+        rect = self.parameterAsExtent(parameters, name, context, layer.crs())
+        bounds = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
+        return source.window(bounds_window(source, bounds, "the extent"))
 
     def extent_parameter(self, description: str = "Extent (default: the whole layer)") -> None:
         """An optional ``EXTENT`` parameter."""

@@ -150,7 +150,7 @@ class CaptionAlgorithm(SargeoAlgorithm):
             "TILE_UNITS", "Tile size in", ["pixels", "metres"], False, 0
         )
         self.addParameter(units)
-        self.add_bundle("coca", "SAR-RS-CoCa bundle folder")
+        self.add_bundle("SAR-RS-CoCa bundle folder")
         polygons = QgsProcessing.SourceType.TypeVectorPolygon
         self.addParameter(QgsProcessingParameterVectorDestination("OUTPUT", "Captions", polygons))
 
@@ -192,7 +192,7 @@ class VqaAlgorithm(SargeoAlgorithm):
         """Parameters."""
         self.addParameter(QgsProcessingParameterString("QUESTION", "Question"))
         _area_parameters(self, VQA_AREAS, "Regions")
-        self.add_bundle("gpt", "SAR-GPT bundle folder")
+        self.add_bundle("SAR-GPT bundle folder")
         polygons = QgsProcessing.SourceType.TypeVectorPolygon
         self.addParameter(QgsProcessingParameterVectorDestination("OUTPUT", "Answers", polygons))
 

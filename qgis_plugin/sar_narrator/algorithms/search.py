@@ -47,7 +47,6 @@ from sargeo.runtime.search import Searcher
 
 from ..models import default_tile_size, load_model
 from ..rasters import GdalSource, layer_path, open_raster
-from ..regions import bounds_window
 from ..work import Ring, cache_folder, write_layer
 from .base import (
     Context,
@@ -141,7 +140,7 @@ class BuildIndexAlgorithm(SargeoAlgorithm):
             )
         )
         self.extent_parameter("Extent (one raster only; default: the whole layer)")
-        self.add_bundle("clip", "SAR-RS-CLIP bundle folder")
+        self.add_bundle("SAR-RS-CLIP bundle folder")
         _grid_parameters(self)
         self.addParameter(
             QgsProcessingParameterFolderDestination(
@@ -168,9 +167,7 @@ class BuildIndexAlgorithm(SargeoAlgorithm):
         if parameters.get("EXTENT"):
             if len(sources) != 1:
                 raise OptionError("EXTENT", "works with one raster layer only")
-            rect = self.parameterAsExtent(parameters, "EXTENT", context, layers[0].crs())
-            bounds = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
-            sources = [sources[0].window(bounds_window(sources[0], bounds, "the extent"))]
+            sources = [self.within_extent(sources[0], layers[0], parameters, "EXTENT", context)]
         options = _options(self, parameters, context, model)
         chosen = self.parameterAsString(parameters, "OUTPUT", context)
         folder = (
@@ -215,7 +212,7 @@ class TextSearchAlgorithm(SargeoAlgorithm):
                 optional=True,
             )
         )
-        self.add_bundle("clip", "SAR-RS-CLIP bundle folder")
+        self.add_bundle("SAR-RS-CLIP bundle folder")
         self.addParameter(
             QgsProcessingParameterEnum("MODE", "Results", options=MODES, defaultValue=0)
         )
