@@ -1,10 +1,11 @@
 """The models the algorithms run: a bundle of the right task, behind one small interface per task.
 
 - ``clip`` (text search): `sargeo.runtime.clip.ClipModel`.
-- ``coca`` (captioning) and ``gpt`` (visual question answering): the runtime module named in
-  `TASK_RUNTIMES`, whose class takes ``(bundle, threads)`` and implements `Captioner` or `Answerer`.
-  Their bundles are built elsewhere; until the runtime has those modules, loading such a bundle says
-  so in one line.
+- ``coca`` (captioning): ``sargeo.runtime.coca.CocaModel`` (`Captioner`: decoding settings, then
+  captions with their hypotheses).
+- ``gpt`` (visual question answering): ``sargeo.runtime.gpt.GptModel`` (`Answerer`, a proposal: no
+  SAR-GPT runtime exists yet).
+  Until the vendored runtime has a task's module, loading such a bundle says so in one line.
 
 `load_model` loads and checks a bundle (hashes, format version), and refuses one of another task
 with a one-line message naming both tasks, before any pixel is read.
@@ -13,7 +14,7 @@ with a one-line message naming both tasks, before any pixel is read.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,14 +40,32 @@ TASK_RUNTIMES: dict[str, tuple[str, str]] = {
 DEFAULT_TILE_SIZE = 256
 
 
+class Captioned(Protocol):
+    """One caption and the hypothesis it came from (``sargeo.runtime.coca.Captioned``)."""
+
+    caption: str
+    hypothesis: Any  # sargeo.runtime.decoding.Hypothesis: logprob, length, tokens...
+
+
 class Captioner(Protocol):
-    """A captioning model (``coca`` bundles)."""
+    """A captioning model (``coca`` bundles; ``sargeo.runtime.coca.CocaModel``)."""
 
     bundle: Bundle
 
-    def caption(self, images: npt.NDArray[np.float32]) -> list[str]:
+    def settings(self, overrides: Mapping[str, Any] | None = None) -> Any:
+        """The bundle's decoding settings (greedy or beam, lengths) with ``overrides``."""
+        ...
+
+    def caption(self, pixels: npt.NDArray[np.float32], settings: Any) -> Sequence[Captioned]:
         """One caption per prepared image (N, 3, S, S), as `sargeo.runtime.preprocess.prepare` makes."""
         ...
+
+
+def mean_logprob(captioned: Captioned) -> float:
+    """A caption's score: the mean log-probability of its tokens (the end token included)."""
+    hypothesis = captioned.hypothesis
+    length = int(getattr(hypothesis, "length", len(hypothesis.tokens) + 1))
+    return float(hypothesis.logprob) / max(1, length)
 
 
 class Answerer(Protocol):

@@ -44,29 +44,33 @@ def run_regions(
     source: GdalSource,
     regions: Sequence[Region],
     model: Any,
-    apply: Callable[[npt.NDArray[np.float32]], Sequence[str]],
+    apply: Callable[[npt.NDArray[np.float32]], Sequence[Any]],
     *,
     batch: int = 8,
     max_nodata: float = 0.5,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
-) -> list[tuple[Region, str, float]]:
-    """``apply(images) -> texts`` over the regions with enough valid pixels: (region, text, valid)."""
+) -> list[tuple[Region, Any, float]]:
+    """``apply(images) -> one result each`` over the regions with enough valid pixels.
+
+    Returns:
+        (region, its result, its valid share) of each region the model saw.
+    """
     spec = model.bundle.preprocess
     check_source(source, spec)
     out = np.empty((len(regions), 1), dtype=object)
 
-    def texts(images: npt.NDArray[np.float32]) -> npt.NDArray[Any]:
+    def results(images: npt.NDArray[np.float32]) -> npt.NDArray[Any]:
         column = np.empty((len(images), 1), dtype=object)
         column[:, 0] = list(apply(images))
         return column
 
     done = embed_windows(
-        source, [r.window for r in regions], spec, texts, out, batch=batch, readers=1,
+        source, [r.window for r in regions], spec, results, out, batch=batch, readers=1,
         max_nodata=max_nodata, progress=progress, cancelled=cancelled,
     )  # fmt: skip
     return [
-        (region, str(out[i, 0]), float(done.valid[i]))
+        (region, out[i, 0], float(done.valid[i]))
         for i, region in enumerate(regions)
         if done.kept[i]
     ]

@@ -47,8 +47,19 @@ def _standins() -> types.ModuleType:
             return [float(v) for v in out[:, 0]]
 
     class CocaModel(Encoder):
-        def caption(self, images: np.ndarray) -> list[str]:
-            return [f"stand-in caption, embedding[0] {v:.4f}" for v in self.firsts(images)]
+        """As ``sargeo.runtime.coca.CocaModel``: settings, then captions with hypotheses."""
+
+        def settings(self, overrides: Any = None) -> dict[str, Any]:
+            return {"beam_width": 1, **(overrides or {})}
+
+        def caption(self, images: np.ndarray, settings: Any) -> list[Any]:
+            return [
+                types.SimpleNamespace(
+                    caption=f"stand-in caption, embedding[0] {v:.4f}",
+                    hypothesis=types.SimpleNamespace(logprob=-3.0, length=6, tokens=(1,) * 5),
+                )
+                for v in self.firsts(images)
+            ]
 
     class GptModel(Encoder):
         def answer(self, images: np.ndarray, questions: list[str]) -> list[str]:
@@ -77,6 +88,7 @@ def _report(path: str) -> dict[str, Any]:
         "fields": [f.name() for f in layer.fields()],
         "extent": [box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()],
         "texts": [f[text] for f in features],
+        "scores": [f["score"] for f in features] if text == "caption" else [],
         "labels": layer.labelsEnabled(),
         "areas": [round(f.geometry().area()) for f in features],
     }

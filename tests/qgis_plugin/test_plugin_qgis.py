@@ -7,6 +7,7 @@ Sentinel-1 chip of ``../shared/data/sen1floods11`` (EPSG:4326) and a synthetic U
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -224,7 +225,8 @@ def test_caption_and_vqa_find_their_regions_and_refuse_bundles_they_cannot_run(
     assert runs["tiles_m"]["areas"] == [960 * 960] * 4  # 960 m tiles: 96 px
     assert runs["polygons"]["areas"] == [300 * 200, 600 * 700]  # the polygons, back in UTM
     assert runs["extent"]["extent"] == [500300.0, 4998400.0, 500900.0, 4999500.0]
-    assert runs["tiles_px"]["fields"][1] == "caption"
+    assert runs["tiles_px"]["fields"][1:3] == ["caption", "score"]
+    assert runs["tiles_px"]["scores"] == [-0.5] * 9  # mean log-probability: -3 over 6 tokens
     assert runs["vqa_extent"]["texts"] == ["stand-in answer to is there a ship?"]
     assert len(set(runs["tiles_px"]["texts"])) > 1  # each tile went through the image encoder
     errors = r["errors"]
@@ -232,3 +234,30 @@ def test_caption_and_vqa_find_their_regions_and_refuse_bundles_they_cannot_run(
     assert "polygon f1 lies outside the raster" in errors["outside"]
     assert "question is empty" in errors["empty_question"]
     assert r["error_outputs"] == []
+
+
+def test_caption_with_a_real_coca_bundle(
+    qgis: RunInQgis,
+    installed: tuple[Path, Path],
+    chip: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """End to end once the CoCa runtime (``sargeo.runtime.coca``) and its test run are on this branch."""
+    if importlib.util.find_spec("sargeo.runtime.coca") is None:
+        pytest.skip("no CoCa runtime (sargeo.runtime.coca) on this branch yet")
+    from sargeo.cli import main as sargeo_main
+
+    try:
+        run = request.getfixturevalue("tiny_coca_run")
+    except pytest.FixtureLookupError:
+        pytest.skip("no tiny CoCa run fixture (tests/conftest.py) on this branch yet")
+    bundle = tmp_path / "tiny-coca"
+    assert sargeo_main(["export", "coca", str(run / "run"), "-o", str(bundle), "-q"]) == 0
+    args = [chip, bundle, tmp_path / "captions.gpkg"]
+    r = qgis(
+        HERE / "qgis_plugin_coca.py", args, timeout=300, processing=True, env=plugin_env(*installed)
+    )
+    assert r["runtime"].startswith(str(installed[0]))
+    assert r["count"] == 16 and r["crs"] == "EPSG:4326" and r["labels"]
+    assert all(c.strip() for c in r["captions"]) and all(s < 0 for s in r["scores"])

@@ -27,7 +27,7 @@ from sargeo.runtime.gpkg import Field, Style
 from sargeo.runtime.grid import Window
 from sargeo.runtime.styles import labelled_qml
 
-from ..models import default_tile_size, load_model
+from ..models import default_tile_size, load_model, mean_logprob
 from ..rasters import GdalSource
 from ..regions import Region, metres_to_pixels, polygon_regions, tile_regions, window_ring
 from ..work import REGION_FIELDS, region_values, run_regions, write_layer
@@ -168,11 +168,16 @@ class CaptionAlgorithm(SargeoAlgorithm):
                 pixels = int(size) or default_tile_size(model.bundle)
             regions = tile_regions(source, min(pixels, max(source.width, source.height)))
         progress, cancelled = reporter(feedback, "captioning")
-        done = run_regions(
-            source, regions, model, model.caption, progress=progress, cancelled=cancelled
-        )
-        rows = [(region, [text], valid) for region, text, valid in done]
-        fields = [Field("caption", "TEXT")]
+        settings = model.settings()
+
+        def captions(images: Any) -> list[Any]:
+            return list(model.caption(images, settings))
+
+        done = run_regions(source, regions, model, captions, progress=progress, cancelled=cancelled)
+        rows = [
+            (region, [c.caption, round(mean_logprob(c), 6)], valid) for region, c, valid in done
+        ]
+        fields = [Field("caption", "TEXT"), Field("score", "REAL")]
         call = (parameters, context, feedback)
         return _write(self, call, source, model, rows, ("captions", fields, "caption"))
 
@@ -213,7 +218,7 @@ class VqaAlgorithm(SargeoAlgorithm):
         done = run_regions(
             source, regions, model, answer, batch=1, progress=progress, cancelled=cancelled
         )
-        rows = [(region, [question, text], valid) for region, text, valid in done]
+        rows = [(region, [question, str(text)], valid) for region, text, valid in done]
         fields = [Field("question", "TEXT"), Field("answer", "TEXT")]
         call = (parameters, context, feedback)
         return _write(self, call, source, model, rows, ("answers", fields, "answer"))
