@@ -9,10 +9,13 @@ from typing import Any
 
 
 def main(args: list[str]) -> dict[str, Any]:
+    import importlib
+
     import processing
-    import sargeo.runtime.coca as coca
     from qgis.core import QgsApplication, QgsVectorLayer
     from sar_narrator.provider import SargeoProvider
+
+    coca = importlib.import_module("sargeo.runtime.coca")  # the zip's, now first on sys.path
 
     provider = SargeoProvider()
     QgsApplication.processingRegistry().addProvider(provider)
