@@ -231,7 +231,27 @@ def _ask_and_caption(panel: Any, bundle: str, work: Path, raster: Any) -> dict[s
     captioned = panel.caption_extent()
     _wait(lambda: not panel.busy())
     captions = [v for v in project.mapLayers().values() if v.name() == "captions"]
+    # two of three polygons selected: the selected ones are captioned
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    polygons = QgsVectorLayer(f"Polygon?crs={raster.crs().authid()}", "fields", "memory")
+    features = []
+    for i in range(3):
+        feature = QgsFeature()
+        x = box.xMinimum() + box.width() * (0.1 + 0.3 * i)
+        y = box.yMinimum() + box.height() * 0.4
+        side = box.width() * 0.1
+        feature.setGeometry(QgsGeometry.fromRect(QgsRectangle(x, y, x + side, y + side)))
+        features.append(feature)
+    polygons.dataProvider().addFeatures(features)
+    project.addMapLayer(polygons)
+    polygons.selectByIds([f.id() for f in polygons.getFeatures()][:2])
+    selected = panel.caption_polygons()
+    _wait(lambda: not panel.busy())
+    by_polygon = [v for v in project.mapLayers().values() if v.name() == "captions"]
     return {
+        "selected_captioned": selected,
+        "selected_caption_features": sorted(v.featureCount() for v in by_polygon),
         "tool_active": tool_active,
         "answer": answer,
         "answer_features": answers[0].featureCount() if answers else 0,

@@ -191,6 +191,7 @@ def test_dock_searches_asks_captions_in_tasks_and_saves_a_screenshot(
     assert r["tool_active"] and r["answer"].endswith("A: stand-in answer to is there water?")
     assert r["answer_features"] == 1 and r["answer_extent_ok"]
     assert r["captioned"] and r["caption_features"] == 4  # 512 px in the bundle's 256 px tiles
+    assert r["selected_captioned"] and r["selected_caption_features"] == [2, 4]  # 2 selected
     from PIL import Image
 
     image = np.asarray(Image.open(shot).convert("RGB"))
