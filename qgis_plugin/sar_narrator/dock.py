@@ -157,9 +157,15 @@ class SarNarratorDock(QgsDockWidget):
             QgsSettings().setValue(BUNDLES_SETTING, str(Path(path).parent))
 
     def _out(self, stem: str) -> str:
+        """A new GeoPackage in the output folder (never one written before)."""
         folder = Path(self.output.filePath() or data_dir() / "results")
         folder.mkdir(parents=True, exist_ok=True)
-        return str(folder / f"{stem}_{time.strftime('%Y%m%d_%H%M%S')}.gpkg")
+        name = f"{stem}_{time.strftime('%Y%m%d_%H%M%S')}"
+        path, number = folder / f"{name}.gpkg", 1
+        while path.exists():
+            number += 1
+            path = folder / f"{name}_{number}.gpkg"
+        return str(path)
 
     def busy(self) -> bool:
         """Whether a request is running (a second one is refused)."""
