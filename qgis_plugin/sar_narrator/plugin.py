@@ -6,7 +6,12 @@ from typing import Any
 
 from qgis.core import Qgis, QgsApplication, QgsTask
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QPushButton
+from qgis.PyQt.QtWidgets import QPushButton
+
+try:  # Qt6 moved QAction to QtGui
+    from qgis.PyQt.QtGui import QAction
+except ImportError:  # Qt5
+    from qgis.PyQt.QtWidgets import QAction
 
 from . import deps
 from .paths import PLUGIN_DIR
