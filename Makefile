@@ -5,7 +5,7 @@ export HF_HUB_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 LINT_PATHS := $(wildcard sargeo tests benchmarks scripts qgis_plugin)
 
-.PHONY: setup lock demo test test-fast lint format bench models clean
+.PHONY: setup lock demo test test-fast lint format bench models plugin clean
 
 setup:
 	@bash scripts/setup.sh
@@ -42,10 +42,15 @@ models: setup
 			$(SARGEO) export $$task $$run -o export/$$name-int8 --int8 --overwrite || exit 1; \
 	done
 
+# The QGIS plugin zip (Plugins > Manage and Install Plugins > Install from ZIP), sargeo.runtime vendored.
+plugin: setup
+	$(PY) scripts/build_plugin.py
+
 lint: setup
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(VENV)/bin/mypy sargeo
+	$(VENV)/bin/mypy qgis_plugin/sar_narrator
 
 test: setup lint
 	$(PY) -m pytest -n 2 -q

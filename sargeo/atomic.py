@@ -27,7 +27,18 @@ PathLike = str | os.PathLike[str]
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-_LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    """The C library (for ``renameat2``), or None where there is none to load (Windows)."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name, use_errno=True) if name else None
+    except (OSError, TypeError):
+        return None
+
+
+_LIBC = _load_libc()
 
 
 def check_output_dir(path: Path, overwrite: bool) -> None:
@@ -63,7 +74,7 @@ def check_not_an_input(output: PathLike, inputs: Iterable[PathLike]) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name == "nt":  # Windows: signal 0 is CTRL_C_EVENT, never probe
         return True
     try:
         os.kill(pid, 0)

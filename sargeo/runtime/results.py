@@ -7,7 +7,7 @@ acquisition time. The layer's default QGIS style grades the fills by score and l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ import numpy as np
 
 from sargeo.errors import InputError
 from sargeo.runtime.clip import ClipModel
-from sargeo.runtime.gpkg import Field, Style, write_polygons
+from sargeo.runtime.gpkg import Field, Ring, Style, write_polygons
 from sargeo.runtime.index import TILE_FIELDS, EmbeddingIndex
 from sargeo.runtime.search import Searcher
 from sargeo.runtime.styles import graduated_qml
@@ -66,6 +66,26 @@ def search(
     ]
 
 
+def search_above(
+    index: EmbeddingIndex,
+    model: ClipModel,
+    queries: Sequence[str],
+    threshold: float,
+    *,
+    searcher: Searcher | None = None,
+) -> list[Hit]:
+    """Every tile scoring at least ``threshold`` (cosine similarity) for each query, best first."""
+    check_compatible(index, model)
+    engine = searcher or Searcher(index.vectors)
+    scores = engine.scores(model.embed_texts(queries))
+    hits = []
+    for q, query in enumerate(queries):
+        rows = np.flatnonzero(scores[q] >= threshold)
+        order = rows[np.lexsort((rows, -scores[q, rows]))]
+        hits += [Hit(query, r + 1, float(scores[q, row]), int(row)) for r, row in enumerate(order)]
+    return hits
+
+
 FIELDS = [
     Field("query", "TEXT"),
     Field("rank", "MEDIUMINT"),
@@ -92,12 +112,24 @@ def _values(index: EmbeddingIndex, hit: Hit, model: ClipModel) -> list[Any]:
     ]
 
 
-def write_hits(path: Path, index: EmbeddingIndex, hits: Sequence[Hit], model: ClipModel) -> int:
-    """Write the hits as GeoPackage layer ``search`` with its default style; returns the count."""
-    style = Style(
+def hit_style(hits: Sequence[Hit]) -> Style:
+    """The default style of a results layer: graduated on score, rank as label."""
+    return Style(
         "sargeo search",
         graduated_qml("score", [h.score for h in hits], label="rank"),
         "graduated colours on score (yellow: best match), rank as label",
     )
-    features = ((index.footprint(h.row), _values(index, h, model)) for h in hits)
-    return write_polygons(path, LAYER, index.crs(), FIELDS, features, style)
+
+
+def hit_features(
+    index: EmbeddingIndex, hits: Sequence[Hit], model: ClipModel
+) -> Iterator[tuple[Ring, list[Any]]]:
+    """(footprint, `FIELDS` values) of each hit, in the index raster's CRS."""
+    for hit in hits:
+        yield index.footprint(hit.row), _values(index, hit, model)
+
+
+def write_hits(path: Path, index: EmbeddingIndex, hits: Sequence[Hit], model: ClipModel) -> int:
+    """Write the hits as GeoPackage layer ``search`` with its default style; returns the count."""
+    features = hit_features(index, hits, model)
+    return write_polygons(path, LAYER, index.crs(), FIELDS, features, hit_style(hits))

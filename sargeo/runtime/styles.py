@@ -89,3 +89,14 @@ def graduated_qml(
         f"{_labels(label) if label is not None else ''}"
         "<layerGeometryType>2</layerGeometryType></qgis>"
     )
+
+
+def labelled_qml(label: str, rgb: tuple[int, int, int] = (253, 231, 37)) -> str:
+    """A QML style: outlined, lightly filled polygons labelled with the ``label`` attribute."""
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
+        f'<qgis version="{QGIS_VERSION}" styleCategories="Symbology|Labeling" labelsEnabled="1">'
+        '<renderer-v2 type="singleSymbol" symbollevels="0" forceraster="0" enableorderby="0">'
+        f"<symbols>{_symbol('0', rgb, 0.25)}</symbols></renderer-v2>"
+        f"{_labels(label)}<layerGeometryType>2</layerGeometryType></qgis>"
+    )
