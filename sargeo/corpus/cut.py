@@ -207,7 +207,8 @@ def _write_chip(
         data = np.ma.filled(pixels.astype(np.float32), np.nan)
         db = preprocess.to_db(data, source.units)
         return _write_tif(chips / f"{name}.tif", db, source, window, units="dB"), "dB"
-    return _write_tif(chips / f"{name}.tif", np.ma.getdata(pixels), source, window), source.units
+    chip = _write_tif(chips / f"{name}.tif", np.ma.getdata(pixels), source, window, source.units)
+    return chip, source.units
 
 
 def _write_tif(
@@ -227,8 +228,9 @@ def _write_tif(
         nodata=nodata, compress="deflate",
     ) as dst:  # fmt: skip
         dst.write(data)
-        if units is not None:
-            dst.descriptions = source.polarisations
+        if units is not None:  # a SAR chip: say what its bands are and in what units
+            if len(source.polarisations) == count:
+                dst.descriptions = source.polarisations
             dst.update_tags(units=units)
     return path
 

@@ -50,6 +50,9 @@ def test_tiles_hold_the_source_pixels_and_mask(scene: Sample, tmp_path: Path) ->
             with rasterio.open(tile.image) as chip:
                 np.testing.assert_array_equal(chip.read(), sar.read(window=window))
                 assert chip.transform == sar.window_transform(window)
+                # the chip says what its bands are, so a model can read it without its source
+                assert chip.descriptions == ("VV", "VH")
+                assert chip.tags()["units"] == "dB"
             with rasterio.open(tile.mask) as m:
                 np.testing.assert_array_equal(m.read(1), mask.read(1, window=window))
             for box in tile.boxes:
