@@ -61,7 +61,7 @@ def test_tiles_of_a_real_sentinel1_chip(s1: Path, checkpoint: Path, tmp_path: Pa
 
 def test_extent_and_regions(s1: Path, checkpoint: Path, tmp_path: Path) -> None:
     with rasterio.open(s1) as src:
-        left, bottom, right, top = src.bounds
+        left, bottom, _right, top = src.bounds
         res = src.res[0]
     inner = (left + 10 * res, bottom + 20 * res, left + 110 * res, bottom + 120 * res)
     out = tmp_path / "extent.gpkg"

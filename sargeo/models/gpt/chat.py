@@ -45,7 +45,7 @@ class TextCodec(Protocol):
 class ByteCodec:
     """Bytes as tokens (0-255) plus ChatML's special tokens: no vocabulary file, for the tiny model."""
 
-    SPECIALS = ("<|im_start|>", "<|im_end|>", "<|pad|>")
+    SPECIALS: tuple[str, ...] = ("<|im_start|>", "<|im_end|>", "<|pad|>")
 
     def __init__(self) -> None:
         self.ids = {s: 256 + i for i, s in enumerate(self.SPECIALS)}
