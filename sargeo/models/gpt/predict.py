@@ -81,8 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     try:
-        import torch
+        import warnings
 
+        import torch
+        from rasterio.errors import NotGeoreferencedWarning
+
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # HRSID's JPEGs, as they are
         if args.threads:
             torch.set_num_threads(args.threads)
         qa = Path(args.qa)
