@@ -165,3 +165,30 @@ def test_lite_checkpoint_holds_projector_and_lora_only(tmp_path: Path) -> None:
     broken = dict(model.config, base_sha256="0" * 64)
     with pytest.raises(InputError, match="another SmolLM2"):
         create_gpt(config=broken)
+
+
+def test_image_tower_from_a_clip_run_is_referenced_not_saved(tmp_path: Path) -> None:
+    from sargeo.models.clip import create_model
+
+    torch.manual_seed(1)
+    clip = create_model("sar-rs-clip-tiny")
+    clip_ck = save_checkpoint(
+        tmp_path / "clip", clip.state_dict(), None, {"task": "clip"}, clip.config
+    )
+    model = create_gpt("sar-gpt-tiny", vision_init=clip_ck, texts=TEXTS).eval()
+    assert "vision" not in model.config["saved"]
+    assert len(model.config["vision_init"]["sha256"]) == 64
+    assert torch.equal(
+        model.vision.visual.conv1.weight, clip.net.visual.conv1.weight
+    )  # the run's tower, not a fresh one
+    saved = saved_state(model)
+    assert saved and not any(k.startswith("vision.") for k in saved)
+    save_checkpoint(tmp_path / "gpt", saved, None, {"task": "gpt"}, model.config)
+    back = load_gpt(tmp_path / "gpt")
+    image = torch.randn(3, model.preprocess.size, model.preprocess.size)
+    assert torch.equal(back.image_embeddings(image[None]), model.image_embeddings(image[None]))
+    weights = torch.load(clip_ck / "model.pt")
+    weights["net.logit_scale"] = weights["net.logit_scale"] + 1
+    torch.save(weights, clip_ck / "model.pt")
+    with pytest.raises(InputError, match="changed since"):
+        load_gpt(tmp_path / "gpt")
