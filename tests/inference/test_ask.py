@@ -132,3 +132,12 @@ def test_existing_output_and_region_outside(
     capsys.readouterr()
     assert _ask(s1, checkpoint, tmp_path / "y.gpkg", "--regions", str(vector)) == 2
     assert "region 1 of far.gpkg lies outside" in capsys.readouterr().err
+
+
+def test_an_input_is_never_the_output(s1: Path, checkpoint: Path, tmp_path: Path) -> None:
+    vector = tmp_path / "regions.gpkg"
+    with rasterio.open(s1) as src:
+        gpd.GeoDataFrame(geometry=[box(*src.bounds)], crs=src.crs).to_file(vector)
+    before = vector.read_bytes()
+    assert _ask(s1, checkpoint, vector, "--regions", str(vector), "--overwrite") == 2
+    assert vector.read_bytes() == before
