@@ -130,3 +130,26 @@ def test_two_stage_optical_then_sar_resumes(corpus: Path, tmp_path: Path) -> Non
     _, _, resumed, _ = load_checkpoint(again / "final", with_state=False)
     assert resumed.keys() == final.keys()
     assert all(torch.allclose(resumed[k], final[k], atol=1e-6) for k in final)
+
+
+def test_predictions_for_eval_vqa(corpus: Path, tmp_path: Path) -> None:
+    from sargeo.models.gpt import create_gpt
+    from sargeo.models.gpt.factory import saved_state
+    from sargeo.models.gpt.predict import main as predict
+    from sargeo.train.checkpoint import save_checkpoint
+
+    texts = [
+        t["value"] for d in read_dialogues([corpus / "conversations_train.json"]) for t in d.turns
+    ]
+    model = create_gpt("sar-gpt-tiny", texts=texts)
+    ck = save_checkpoint(tmp_path / "ck", saved_state(model), None, {"task": "gpt"}, model.config)
+    pred, refs = tmp_path / "pred.jsonl", tmp_path / "refs.jsonl"
+    argv = ["--checkpoint", str(ck), "--qa", str(corpus / "qa.jsonl"), "--split", "test", "-q"]
+    argv += ["--max-images", "3", "-o", str(pred), "--write-references", str(refs)]
+    assert predict(argv) == 0
+    answered = [json.loads(line) for line in pred.read_text().splitlines()]
+    assert len({a["image"] for a in answered}) == 3
+    assert all(a["type"] != "describe" and a["split"] == "test" for a in answered)
+    scores = evaluate_vqa(pred, refs)  # every question answered once, matched to its reference
+    assert scores.overall.questions == len(answered)
+    assert predict([*argv[:-4], "-o", str(tmp_path / "x.jsonl"), "--types", "nothing"]) == 2

@@ -3,7 +3,8 @@
 Each question is asked alone about its image (a fresh conversation), and the answer is written as a
 record with the reference's ``image``, ``sample_id``, ``question`` and ``split``, so that
 ``sargeo eval vqa PRED --references qa.jsonl`` matches them. ``--types`` keeps some question types (the
-HRSID comparison: ``count,presence``); free-form ``describe`` questions are skipped unless asked for.
+HRSID comparison: ``count,presence``); free-form ``describe`` questions are skipped unless asked for. ``--max-images N`` answers the questions of the first N images only, and
+``--write-references`` writes those questions with their reference answers, for ``sargeo eval vqa``.
 
 ``python -m sargeo.models.gpt.predict --checkpoint RUN --qa CORPUS/qa.jsonl --split test -o PRED.jsonl``
 """
@@ -76,6 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--qa", required=True, help="the narrator's qa.jsonl")
     p.add_argument("--split", default=None, help="answer this split only")
     p.add_argument("--types", default=None, help="comma-separated question types (count,presence)")
+    p.add_argument(
+        "--max-images", type=int, default=0, help="answer the questions of the first N images only"
+    )
+    p.add_argument(
+        "--write-references",
+        default=None,
+        metavar="JSONL",
+        help="also write the questions answered, with their references (for eval vqa --references)",
+    )
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     p.add_argument("-o", "--output", required=True, help="predictions JSONL")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -91,10 +101,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             torch.set_num_threads(args.threads)
         qa = Path(args.qa)
         rows = read_qa(qa, args.split, args.types.split(",") if args.types else None)
+        if args.max_images > 0:
+            keep = list(dict.fromkeys(r["image"] for r in rows))[: args.max_images]
+            rows = [r for r in rows if r["image"] in set(keep)]
         model = load_gpt(args.checkpoint)
         preds = predict_records(model, rows, qa.parent, progress=not args.quiet)
         with atomic_file(args.output, inputs=[qa, args.checkpoint]) as tmp:
             tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in preds))
+        if args.write_references:
+            with atomic_file(args.write_references, inputs=[qa, args.checkpoint]) as tmp:
+                tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     except Exception as exc:
         if not is_user_error(exc):
             raise
