@@ -66,6 +66,7 @@ bench: setup
 	$(PY) benchmarks/bench_tiling.py
 	$(PY) benchmarks/bench_narrator.py
 	$(PY) benchmarks/bench_synth_memory.py
+	$(PY) benchmarks/bench_vqa.py --threads 1
 
 clean:
 	rm -rf demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sargeo import __version__, cli_bundles
+from sargeo import __version__, cli_ask, cli_bundles
 from sargeo.errors import NotBuiltYetError, OptionError, is_user_error, user_message
 from sargeo.geo.choices import CALIBRATIONS, SPECKLE_FILTERS
 from sargeo.narrator.branches import BRANCHES
@@ -361,7 +361,7 @@ def _add_corpus(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train SAR-RS-CLIP (CoCa and SAR-GPT: not built yet)")
+    p = sub.add_parser("train", help="train SAR-RS-CLIP or SAR-GPT (CoCa: not built yet)")
     p.add_argument("task", choices=("clip", "coca", "gpt"), help="which model")
     p.add_argument(
         "--recipe",
@@ -417,6 +417,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     )
     v.add_argument("--split", default=None, help="score this split of the references only")
     v.add_argument("--train-split", default=None, help="the baseline's split of --train")
+    v.add_argument("--types", default=None, metavar="T1,T2", help="score these question types only")
     v.add_argument("-o", "--output", default=None, metavar="JSON", help="write the scores here")
     v.set_defaults(handler=_run_eval_vqa, flags=_flags(v))
 
@@ -452,6 +453,7 @@ def _run_eval_vqa(args: argparse.Namespace) -> int:
         args.train,
         split=args.split,
         train_split=args.train_split,
+        types=args.types.split(",") if args.types else None,
     )
     print(scores.table())
     inputs = [p for p in (args.predictions, args.references, args.train) if p]
@@ -489,6 +491,7 @@ CONTRACT: list[tuple[str, str]] = [
 ]
 
 BUILDERS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
+    "ask": cli_ask.add_ask,
     "export": cli_bundles.add_export,
     "index": cli_bundles.add_index,
     "search": cli_bundles.add_search,

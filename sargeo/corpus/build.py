@@ -8,7 +8,8 @@ reads, a user's own large annotated scene included.
 The corpus folder holds ``chips/`` (one image per tile), ``masks/`` and ``optical/`` (their windows),
 ``samples.jsonl`` (every tile's ground truth and georeference), the narrator's outputs (``captions.jsonl``,
 ``captions_{train,val,test}.csv``, ``qa.jsonl``, ``conversations.json``, ``splits.json``, ``card.json``),
-``optical/captions_{split}.csv`` (the optical stage's pairs) and ``corpus.json`` (recipe and coverage).
+``conversations_{split}.json`` and ``optical/conversations_{split}.json`` (SAR-GPT's dialogues,
+`sargeo.corpus.dialogues`), ``optical/captions_{split}.csv`` (the optical stage's pairs) and ``corpus.json`` (recipe and coverage).
 Every path in them is relative to the folder of the file that names it (open_clip CSVs are read that
 way), so the corpus can be moved.
 """
@@ -32,6 +33,7 @@ from tqdm import tqdm
 
 from sargeo.atomic import atomic_dir, check_not_an_input, check_output_dir
 from sargeo.corpus.cut import CutTarget, cut_sample
+from sargeo.corpus.dialogues import write_dialogue_files
 from sargeo.corpus.recipe import CorpusRecipe, SyntheticMix, TileRule
 from sargeo.datasets.detect import load_dataset
 from sargeo.datasets.synthetic import load_synthetic
@@ -128,6 +130,7 @@ def build_corpus(
         splits = json.loads((tmp / "splits.json").read_text(encoding="utf-8"))
         if recipe.optical_stage:
             _write_optical_pairs(tiles, splits, tmp)
+        write_dialogue_files(tmp, tiles, recipe.optical_stage)
         _relativise(tmp)
         coverage = _coverage(tiles, groups, splits)
         manifest = {
@@ -216,7 +219,9 @@ def _relativise(root: Path) -> None:
     """Paths in the text files relative to the folder of the file that names them: the corpus folder,
     or ``optical/`` for the optical pairs (as open_clip CSVs are read); the folder is renamed later."""
     files = [root / name for name in TEXT_FILES] + sorted(root.glob("captions*.csv"))
+    files += sorted(root.glob("conversations_*.json"))
     optical = sorted((root / "optical").glob("captions_*.csv"))
+    optical += sorted((root / "optical").glob("conversations_*.json"))
     for path in files + optical:
         if path.is_file():
             text = path.read_text(encoding="utf-8")

@@ -237,6 +237,7 @@ def evaluate_vqa(
     split: str | None = None,
     train_split: str | None = None,
     vocab: Vocab | None = None,
+    types: Iterable[str] | None = None,
 ) -> VQAScores:
     """Score predicted answers against the narrator's reference answers.
 
@@ -250,12 +251,18 @@ def evaluate_vqa(
         key: The field that names an image: ``image`` or ``sample_id``.
         split: Keep only the references of this split; ``train_split``: likewise for ``train``.
         vocab: The narrator vocabulary (number words).
+        types: Score only these question types (e.g. count and presence); None: all.
 
     Raises:
         InputError: unreadable files, missing fields, duplicate or unmatched predictions.
     """
     normalise = AnswerNormaliser(vocab)
     refs = qa_records(references, "reference", ("answer", "type"), key, split)
+    if types is not None:
+        wanted = set(types)
+        refs = [r for r in refs if r["type"] in wanted]
+        if not refs:
+            raise InputError(f"no reference question of type {', '.join(sorted(wanted))}")
     preds = qa_records(predictions, "prediction", ("answer",), key)
     train_rows = (
         qa_records(train, "training pair", ("answer", "type"), key, train_split) if train else []

@@ -46,7 +46,22 @@ class StreamSampler(Sampler[int]):
         return (self.stop - self.start) * (self.batch // self.world)
 
 
-def _prepare_raw(raw: RawImage, spec: PreprocessSpec) -> torch.Tensor:
+class StreamOrder:
+    """Item index at a stream position: a seeded permutation per epoch (see the module docstring)."""
+
+    def __init__(self, n: int, seed: int, stage: int) -> None:
+        self.n, self.seed, self.stage = n, seed, stage
+        self._perm: tuple[int, np.ndarray] = (-1, np.empty(0, dtype=np.int64))
+
+    def __call__(self, position: int) -> int:
+        epoch, offset = divmod(position, self.n)
+        if self._perm[0] != epoch:
+            rng = np.random.default_rng([self.seed, self.stage, epoch, 0x5EED])
+            self._perm = (epoch, rng.permutation(self.n))
+        return int(self._perm[1][offset])
+
+
+def prepare_raw(raw: RawImage, spec: PreprocessSpec) -> torch.Tensor:
     return torch.from_numpy(
         prepare(raw.pixels, raw.units, raw.polarisations, spec, nodata=raw.nodata)
     )
@@ -66,18 +81,14 @@ class PairStream(Dataset[tuple[torch.Tensor, str]]):
     ) -> None:
         self.table, self.spec, self.augment = table, spec, augment
         self.seed, self.stage, self.source = seed, stage, source
-        self._perm: tuple[int, np.ndarray] = (-1, np.empty(0, dtype=np.int64))
+        self.order = StreamOrder(len(table), seed, stage)
 
     def __len__(self) -> int:
         return len(self.table)
 
     def image_at(self, position: int) -> int:
         """The image index at a stream position."""
-        epoch, offset = divmod(position, len(self.table))
-        if self._perm[0] != epoch:
-            rng = np.random.default_rng([self.seed, self.stage, epoch, 0x5EED])
-            self._perm = (epoch, rng.permutation(len(self.table)))
-        return int(self._perm[1][offset])
+        return self.order(position)
 
     def __getitem__(self, position: int) -> tuple[torch.Tensor, str]:
         i = self.image_at(position)
@@ -88,7 +99,7 @@ class PairStream(Dataset[tuple[torch.Tensor, str]]):
         if self.source == "sar":
             raw = radiometric(raw, self.augment, rng)
         raw, caption = geometric(raw, caption, self.augment, rng)
-        return _prepare_raw(raw, self.spec), caption
+        return prepare_raw(raw, self.spec), caption
 
 
 class ImageSet(Dataset[torch.Tensor]):
@@ -109,4 +120,4 @@ class ImageSet(Dataset[torch.Tensor]):
         return len(self.images)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        return _prepare_raw(read_image(self.images[index], self.polarisations[index]), self.spec)
+        return prepare_raw(read_image(self.images[index], self.polarisations[index]), self.spec)

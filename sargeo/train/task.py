@@ -49,6 +49,21 @@ class TaskAdapter(ABC):
     ) -> Dataset[Any]:
         """A stage's dataset, indexed by position in the stage's sample stream (see `data_stream`)."""
 
+    def weights(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """The tensors a checkpoint holds (default: the whole state dict)."""
+        return dict(model.state_dict())
+
+    def load_weights(self, model: nn.Module, weights: Mapping[str, torch.Tensor]) -> None:
+        """Load `weights` back into a model built by `build_model` or `restore_model`."""
+        model.load_state_dict(dict(weights))
+
+    def check_eval_data(self, path: str) -> None:
+        """Refuse an evaluation file this task cannot read, before the run starts (default: a caption
+        CSV)."""
+        from sargeo.train.data import read_caption_csv
+
+        read_caption_csv([path])
+
     def wrap(self, model: nn.Module) -> nn.Module:
         """The module whose forward the loss calls (DDP wraps it); default the model itself."""
         return model

@@ -14,7 +14,13 @@ def _clip() -> TaskAdapter:
     return ClipTask()
 
 
-TASKS: dict[str, Callable[[], TaskAdapter]] = {"clip": _clip}
+def _gpt() -> TaskAdapter:
+    from sargeo.train.gpt_task import GptTask
+
+    return GptTask()
+
+
+TASKS: dict[str, Callable[[], TaskAdapter]] = {"clip": _clip, "gpt": _gpt}
 
 
 def get_task(name: str) -> TaskAdapter:

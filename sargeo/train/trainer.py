@@ -34,7 +34,6 @@ from sargeo.train.checkpoint import (
     step_checkpoints,
     step_folder,
 )
-from sargeo.train.data import read_caption_csv
 from sargeo.train.dataset import StreamSampler
 from sargeo.train.distributed import World, barrier, close_world, init_world
 from sargeo.train.freezing import freeze, train_mode
@@ -173,7 +172,7 @@ class Trainer:
             return
         save_checkpoint(
             step_folder(self.run_dir, meta["step"]),
-            model.state_dict(),
+            self.task.weights(model),
             state,
             meta,
             self.task.model_config(model),
@@ -201,7 +200,7 @@ class Trainer:
             raise InputError(
                 f"checkpoint {ckpts[-1]} is of another model ({meta.get('model')}); cannot resume"
             )
-        model.load_state_dict(weights)
+        self.task.load_weights(model, weights)
         if state is None:
             raise InputError(f"checkpoint {ckpts[-1]} has no trainer state; cannot resume")
         return state
@@ -243,7 +242,7 @@ class Trainer:
         for stage in recipe.stages:
             self.task.frozen_prefixes(model, stage.freeze)
             if recipe.stage_eval(stage).data:
-                read_caption_csv([recipe.stage_eval(stage).data])
+                self.task.check_eval_data(recipe.stage_eval(stage).data)
         if world.main:
             if self.resume:
                 check_resume(self.run_dir, recipe)
@@ -276,7 +275,7 @@ class Trainer:
             final = self._meta(model, len(recipe.stages), 0, step, True)
             save_checkpoint(
                 self.run_dir / "final",
-                model.state_dict(),
+                self.task.weights(model),
                 None,
                 final,
                 self.task.model_config(model),

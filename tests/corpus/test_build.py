@@ -105,3 +105,25 @@ def test_output_inside_the_data_is_refused(
 ) -> None:
     code = main(["corpus", "build", str(tiny_corpus), "-o", str(tiny_corpus / "again"), "-q"])
     assert code == 2 and "lies inside the input" in capsys.readouterr().err
+
+
+def test_dialogue_files_per_split_and_optical_twins(tiny_corpus: Path) -> None:
+    every = json.loads((tiny_corpus / "conversations.json").read_text())
+    seen = []
+    for split in ("train", "val", "test"):
+        sar = json.loads((tiny_corpus / f"conversations_{split}.json").read_text())
+        optical = json.loads((tiny_corpus / "optical" / f"conversations_{split}.json").read_text())
+        assert all(d["split"] == split for d in sar)
+        assert [d["id"] for d in optical] == [d["id"] for d in sar]
+        for s, o in zip(sar, optical, strict=True):
+            assert (tiny_corpus / s["image"]).is_file()
+            assert not Path(o["image"]).is_absolute()
+            assert (tiny_corpus / "optical" / o["image"]).is_file()
+            assert len(o["conversations"]) == len(s["conversations"])
+            # the same questions and answers, but a describe turn answers with an optical caption
+            differ = [i for i, (a, b) in enumerate(zip(s["conversations"], o["conversations"],
+                      strict=True)) if a != b]  # fmt: skip
+            assert all(o["conversations"][i - (i % 2)]["value"].endswith("Describe the image.")
+                       for i in differ)  # fmt: skip
+        seen += [d["id"] for d in sar]
+    assert sorted(seen) == sorted(d["id"] for d in every)

@@ -194,3 +194,15 @@ def test_the_narrators_pairs_answered_right_score_one() -> None:
     assert all(s.accuracy == 1.0 for s in scores.types.values())
     assert scores.types["count"].mae == 0.0
     assert scores.overall.baseline_accuracy is not None and scores.overall.baseline_accuracy < 1.0
+
+
+def test_only_some_question_types(scores: VQAScores) -> None:
+    wanted = ("count", "presence")
+    preds = [p for p, r in zip(PREDS, [r for r in REFS if r["type"] != "describe"], strict=True)
+             if r["type"] in wanted]  # fmt: skip
+    some = evaluate_vqa(preds, REFS, TRAIN, types=wanted)  # no answer needed for other types
+    assert list(some.types) == ["presence", "count"]
+    assert some.types["count"].accuracy == scores.types["count"].accuracy
+    assert some.overall.questions == 5
+    with pytest.raises(InputError, match="no reference question of type"):
+        evaluate_vqa(preds, REFS, types=["heading"])

@@ -22,10 +22,13 @@ def test_shipped_recipes_parse(tmp_path: Path) -> None:
         "clip-lite-single",
         "clip-vit-b-32",
         "clip-vit-l-14",
+        "gpt-tiny",
+        "gpt-lite-two-stage",
+        "gpt-lite-single",
     } <= set(names)
     for name in names:
         recipe = load_recipe(name, corpus=str(tmp_path))
-        assert recipe.task == "clip" and recipe.stages
+        assert recipe.task == name.split("-")[0] and recipe.stages
         assert all(str(tmp_path) in p for s in recipe.stages for p in s.data)
     progressive = load_recipe("clip-lite-progressive", corpus=str(tmp_path))
     assert [s.source for s in progressive.stages][:1] == ["optical"] and progressive.stages[
@@ -86,3 +89,15 @@ def test_schedule_and_epochs() -> None:
         }
     )
     assert stage_steps(epochs.stages[0], 100) == 32
+
+
+def test_gpt_recipes_two_stage_and_single_share_a_budget(tmp_path: Path) -> None:
+    two = load_recipe("gpt-lite-two-stage", corpus=str(tmp_path))
+    single = load_recipe("gpt-lite-single", corpus=str(tmp_path))
+    assert [s.source for s in two.stages] == ["optical", "sar"]
+    assert "/optical/conversations_train.json" in two.stages[0].data[0]
+    assert sum(s.steps * s.batch_size for s in two.stages) == sum(
+        s.steps * s.batch_size for s in single.stages
+    )
+    for stage in (*two.stages, *single.stages):  # only the projector and LoRA train
+        assert set(stage.freeze) == {"vision", "lm"}
