@@ -18,8 +18,11 @@ if TYPE_CHECKING:
     from sargeo.runtime.index import IndexOptions
 
 
+EXPORTABLE = ("clip",)  # the models `sargeo export` writes bundles of in this version
+
+
 def _run_export(args: argparse.Namespace) -> int:
-    if args.task != "clip":
+    if args.task not in EXPORTABLE:
         raise NotBuiltYetError(f"'sargeo export {args.task}' is not built yet in this version")
     from sargeo.exporting.clip import export_clip
 

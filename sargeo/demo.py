@@ -35,10 +35,12 @@ def _sargeo(argv: list[str], progress: bool) -> str:
     return buffer.getvalue()
 
 
-def _trainable(task: str) -> bool:
+def _bundled(task: str) -> bool:
+    """Whether this version trains ``task`` and exports it to a bundle (the demo runs bundles)."""
+    from sargeo.cli_bundles import EXPORTABLE
     from sargeo.train.tasks import TASKS
 
-    return task in TASKS
+    return task in TASKS and task in EXPORTABLE
 
 
 def run_demo(output: Path, *, overwrite: bool = False, progress: bool = True) -> str:
@@ -54,7 +56,7 @@ def run_demo(output: Path, *, overwrite: bool = False, progress: bool = True) ->
         corpus, scene = tmp / "corpus", tmp / "scene" / "scene_0000" / "sar.tif"
         step("[1] training corpus (synthetic, tiny recipe)",
              ["corpus", "build", "-o", str(corpus), "--recipe", "tiny"])  # fmt: skip
-        models = [m for m in ("clip", "coca", "gpt") if m == "clip" or _trainable(m)]
+        models = [m for m in ("clip", "coca", "gpt") if m == "clip" or _bundled(m)]
         for model in models:
             step(f"[2] train the tiny {model} model",
                  ["train", model, "--recipe", f"{model}-tiny", "--corpus", str(corpus),
