@@ -1,0 +1,207 @@
+"""Scale-out on Dask: tiles per second with 1 and 2 worker processes on the same mosaic, in one run.
+
+1. ``sargeo index`` of one mosaic: single process (all cores), then a warm local Dask cluster of 1
+   worker (all cores) and of 2 workers (the cores shared out), the same partitions. The scaling ratio
+   is 2 workers' tiles/s over 1 worker's (goal: at least 1.7x on two free cores).
+2. ``sargeo tile`` of the same mosaic, the same three ways.
+3. The scheduler's overhead per task: wall time per empty task over many, on the warm cluster, beside
+   the measured time of one partition.
+
+Clusters are started and warmed (bundle loaded, rasters opened on each worker) before any timing, so
+the figures are steady-state throughput; startup is reported apart. The machine's load average is
+printed at the start and the end: on a shared machine the figures say as much about the neighbours.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_scale.py                       # random-weight lite bundle
+    .venv/bin/python benchmarks/bench_scale.py --bundle export/sar-rs-clip-lite --px 4096
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def _random_bundle(folder: Path, model: str) -> Path:
+    """A bundle of ``model`` with random weights: its speed is the trained model's."""
+    import torch
+
+    from sargeo.exporting.clip import export_clip
+    from sargeo.models.clip.factory import create_model
+
+    torch.manual_seed(0)
+    checkpoint = folder / "random.pt"
+    torch.save(create_model(model, pretrained=False).net.state_dict(), checkpoint)
+    export_clip(checkpoint, folder / "bundle", model_name=model)
+    return folder / "bundle"
+
+
+def _mosaic(path: Path, px: int) -> Path:
+    """A 2-band dB GeoTIFF (tiled, deflate) of ``px`` x ``px``: sea, land and bright blocks."""
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    rng = np.random.default_rng(0)
+    profile = {
+        "driver": "GTiff", "width": px, "height": px, "count": 2, "dtype": "float32",
+        "crs": "EPSG:32633", "transform": Affine(10.0, 0, 500_000.0, 0, -10.0, 5_000_000.0),
+        "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate",
+    }  # fmt: skip
+    with rasterio.open(path, "w", **profile) as dst:
+        for row in range(0, px, 256):
+            h = min(256, px - row)
+            block = rng.normal(-14.0, 3.0, (2, h, px)).astype(np.float32)
+            block[:, :, : px // 3] -= 8.0
+            block[1] -= 7.0
+            dst.write(block, window=rasterio.windows.Window(0, row, px, h))
+        dst.descriptions = ("VV", "VH")
+        dst.update_tags(units="dB")
+    return path
+
+
+def _cluster(workers: int) -> tuple[Any, Any, float]:
+    import distributed
+
+    started = time.perf_counter()
+    cluster = distributed.LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True,
+        dashboard_address=None, silence_logs=logging.ERROR,
+    )  # fmt: skip
+    client = distributed.Client(cluster)
+    client.run(lambda: __import__("sargeo.scale.index"))
+    return cluster, client, time.perf_counter() - started
+
+
+def _noop(i: int) -> int:
+    return i
+
+
+def _overhead(client: Any, tasks: int) -> float:
+    """Seconds of scheduling per task: ``tasks`` empty tasks submitted at once, all awaited."""
+    client.gather(client.map(_noop, range(50), pure=False))  # warm
+    started = time.perf_counter()
+    client.gather(client.map(_noop, range(tasks), pure=False))
+    return (time.perf_counter() - started) / tasks
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Every measurement; returns them as a dict."""
+    from sargeo.geo.tiling import TilingOptions, tile_to_folder
+    from sargeo.inference.commands import Reading
+    from sargeo.inference.geo_source import open_rasters
+    from sargeo.runtime.bundle import load_bundle
+    from sargeo.runtime.clip import ClipModel
+    from sargeo.runtime.index import IndexOptions, build_index
+    from sargeo.scale.cluster import Cluster
+    from sargeo.scale.index import index_on_dask
+    from sargeo.scale.tile import tile_on_dask
+
+    cores = os.cpu_count() or 1
+    out: dict[str, Any] = {"cores": cores, "load_start": os.getloadavg(), "px": args.px}
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as scratch:
+        work = Path(scratch)
+        bundle = args.bundle or _random_bundle(work, args.model)
+        mosaic = _mosaic(work / "mosaic.tif", args.px)
+        warm = _mosaic(work / "warm.tif", args.size * 2)
+        out["bundle"] = str(args.bundle or f"{args.model} (random weights)")
+        reading = Reading()
+
+        def index_options(threads: int) -> IndexOptions:
+            return IndexOptions(size=args.size, batch=args.batch, readers=1, threads=threads)
+
+        model = ClipModel(load_bundle(bundle), cores)
+        sources = open_rasters([mosaic])
+        started = time.perf_counter()
+        index, _ = build_index(work / "single", sources, model, index_options(cores))
+        single = time.perf_counter() - started
+        tiles = int(index.manifest["tiles_in_grid"])
+        out["tiles"] = tiles
+        out["index_single_tiles_per_s"] = tiles / single
+        options = TilingOptions(size=args.size)
+        started = time.perf_counter()
+        tile_to_folder([mosaic], work / "tiles-single", options, progress=False)
+        out["tile_single_tiles_per_s"] = tiles / (time.perf_counter() - started)
+        for workers in (1, 2):
+            cluster, client, startup = _cluster(workers)
+            try:
+                out[f"startup_{workers}_s"] = startup
+                spec = Cluster(scheduler=client.scheduler.address, partition=args.partition)
+                iopts = index_options(max(1, cores // workers))
+                index_on_dask([warm], bundle, work / f"warm-{workers}", iopts, reading, spec)
+                started = time.perf_counter()
+                _, ran = index_on_dask(
+                    [mosaic], bundle, work / f"index-{workers}", iopts, reading, spec
+                )
+                seconds = time.perf_counter() - started
+                out[f"index_{workers}w_tiles_per_s"] = tiles / seconds
+                out[f"index_{workers}w_s_per_partition"] = seconds * workers / ran.partitions
+                started = time.perf_counter()
+                tile_on_dask([mosaic], work / f"tiles-{workers}", options, spec)
+                out[f"tile_{workers}w_tiles_per_s"] = tiles / (time.perf_counter() - started)
+                out[f"overhead_{workers}w_ms_per_task"] = 1000 * _overhead(client, args.tasks)
+            finally:
+                client.close()
+                cluster.close()
+    out["index_scaling"] = out["index_2w_tiles_per_s"] / out["index_1w_tiles_per_s"]
+    out["tile_scaling"] = out["tile_2w_tiles_per_s"] / out["tile_1w_tiles_per_s"]
+    out["load_end"] = os.getloadavg()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--bundle", type=Path, default=None, help="a CLIP bundle (default: random lite)"
+    )
+    parser.add_argument("--model", default="sar-rs-clip-lite", help="model of the random bundle")
+    parser.add_argument("--px", type=int, default=3072, help="mosaic side in pixels (3072)")
+    parser.add_argument("--size", type=int, default=256, help="tile side in pixels (256)")
+    parser.add_argument("--partition", type=int, default=16, help="tiles per task (16)")
+    parser.add_argument("--batch", type=int, default=16, help="tiles per inference call (16)")
+    parser.add_argument("--tasks", type=int, default=500, help="empty tasks for the overhead (500)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    out = run(args)
+    print(
+        f"mosaic {args.px} px, {out['tiles']} tiles of {args.size} px; {out['bundle']}; {out['cores']} cores"
+    )
+    print(f"load average at start {out['load_start'][0]:.2f}, at end {out['load_end'][0]:.2f}")
+    print(f"{'':24}{'single':>10}{'1 worker':>10}{'2 workers':>10}{'2w / 1w':>9}  (tiles/s)")
+    for job in ("index", "tile"):
+        row = [
+            out[f"{job}_single_tiles_per_s"],
+            out[f"{job}_1w_tiles_per_s"],
+            out[f"{job}_2w_tiles_per_s"],
+        ]
+        print(
+            f"{'sargeo ' + job:24}"
+            + "".join(f"{v:10.2f}" for v in row)
+            + f"{out[job + '_scaling']:8.2f}x"
+        )
+    for w in (1, 2):
+        print(
+            f"{w} worker(s): startup {out[f'startup_{w}_s']:.1f} s, scheduler overhead "
+            f"{out[f'overhead_{w}w_ms_per_task']:.2f} ms/task, one index partition "
+            f"{1000 * out[f'index_{w}w_s_per_partition']:.0f} ms"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
