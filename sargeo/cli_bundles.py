@@ -236,7 +236,10 @@ def add_search(sub: argparse._SubParsersAction) -> None:
         "--heatmap", default=None, metavar="OUT.tif", help="also write similarity on the tile grid"
     )
     p.add_argument(
-        "--backend", choices=("numpy", "faiss", "auto"), default="numpy", help="exact search engine"
+        "--backend",
+        choices=("numpy", "faiss", "auto", "faiss-hnsw", "faiss-ivf"),
+        default="numpy",
+        help="search engine: exact (numpy, faiss, auto) or approximate (faiss-hnsw, faiss-ivf)",
     )
     _add_reading(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")

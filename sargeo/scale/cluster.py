@@ -89,17 +89,31 @@ def connect(cluster: Cluster) -> Iterator[Any]:
         with client:
             yield client
         return
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(
+        logging.ERROR
+    )  # the in-process scheduler's INFO lines are not the user's concern
     with (
+        _restore_level(logger, level),
         distributed.LocalCluster(
             n_workers=cluster.workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         ) as local,
         distributed.Client(local) as client,
     ):
         yield client
+
+
+@contextmanager
+def _restore_level(logger: logging.Logger, level: int) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 _CACHE: dict[Hashable, Any] = {}
