@@ -8,6 +8,9 @@
 2. ``sargeo tile`` of the same mosaic, the same three ways.
 3. The scheduler's overhead per task: wall time per empty task over many, on the warm cluster, beside
    the compute time of one index partition on a worker (Dask's task stream).
+4. Search past memory: ``--ann-vectors`` unit vectors (clustered, varying along a few directions, as
+   tile embeddings do; queries held out): build time, latency per query and recall@10 of the
+   approximate FAISS backends (HNSW, IVF) against exact search, beside exact numpy and FAISS.
 
 Clusters are started and warmed (bundle loaded, rasters opened on each worker) before any timing, so
 the figures are steady-state throughput; startup is reported apart. The machine's load average is
@@ -99,6 +102,36 @@ def _overhead(client: Any, tasks: int) -> float:
     return (time.perf_counter() - started) / tasks
 
 
+def ann_recall(rows: int, dim: int, queries: int, k: int = 10) -> dict[str, dict[str, float]]:
+    """Build seconds, ms per query and recall@k of each search backend against exact numpy."""
+    import numpy as np
+
+    from sargeo.runtime.search import Searcher
+
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((max(8, rows // 2000), dim)).astype(np.float32)
+    basis = rng.standard_normal((16, dim)).astype(np.float32)
+    n = rows + queries
+    x = centres[rng.integers(0, len(centres), n)] + 0.5 * rng.standard_normal((n, 16)) @ basis
+    x = (x + 0.1 * rng.standard_normal((n, dim))).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    vectors, q = x[:rows].astype(np.float16), x[rows:]
+    out: dict[str, dict[str, float]] = {}
+    exact = None
+    for backend in ("numpy", "faiss", "faiss-hnsw", "faiss-ivf"):
+        searcher = Searcher(vectors, backend)
+        started = time.perf_counter()
+        searcher.prepare()
+        built = time.perf_counter() - started
+        started = time.perf_counter()
+        found = np.concatenate([searcher.top_k(q[i : i + 1], k)[1] for i in range(len(q))])
+        per_query = (time.perf_counter() - started) / len(q)
+        exact = found if exact is None else exact
+        recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(found, exact, strict=True)])
+        out[backend] = {"build_s": built, "ms_per_query": 1000 * per_query, "recall": float(recall)}
+    return out
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Every measurement; returns them as a dict."""
     from distributed import get_task_stream
@@ -180,6 +213,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             out[f"{name}_tiles_per_s"] = tiles / seconds
     out["index_scaling"] = out["index_2w_tiles_per_s"] / out["index_1w_tiles_per_s"]
     out["tile_scaling"] = out["tile_2w_tiles_per_s"] / out["tile_1w_tiles_per_s"]
+    if args.ann_vectors:
+        out["ann"] = ann_recall(args.ann_vectors, args.ann_dim, args.ann_queries)
     out["load_end"] = os.getloadavg()
     return out
 
@@ -200,6 +235,11 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=3, help="interleaved repetitions, best kept (3)"
     )
+    parser.add_argument(
+        "--ann-vectors", type=int, default=50_000, help="vectors searched (0: skip)"
+    )
+    parser.add_argument("--ann-dim", type=int, default=256, help="their size (256)")
+    parser.add_argument("--ann-queries", type=int, default=50, help="queries (50)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     out = run(args)
@@ -224,6 +264,11 @@ def main() -> None:
             f"{w} worker(s): startup {out[f'startup_{w}_s']:.1f} s, scheduler overhead "
             f"{out[f'overhead_{w}w_ms_per_task']:.2f} ms/task (empty tasks); index partition of "
             f"{args.partition} tiles: {1000 * out[f'index_{w}w_compute_s_per_partition']:.0f} ms on the worker"
+        )
+    for backend, row in out.get("ann", {}).items():
+        print(
+            f"search {args.ann_vectors} x {args.ann_dim}: {backend:10} build {row['build_s']:6.1f} s,"
+            f" {row['ms_per_query']:7.2f} ms/query, recall@10 {row['recall']:.3f}"
         )
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")
