@@ -19,6 +19,7 @@ from sargeo.errors import NotBuiltYetError, OptionError, is_user_error, user_mes
 from sargeo.geo.choices import CALIBRATIONS, SPECKLE_FILTERS
 from sargeo.narrator.branches import BRANCHES
 from sargeo.records import UNITS
+from sargeo.scale.cluster import TILE_PARTITION
 from sargeo.scale.cluster import add_arguments as add_cluster_arguments
 from sargeo.synth import SAR_UNITS
 
@@ -245,7 +246,7 @@ def _add_tile(sub: argparse._SubParsersAction) -> None:
         help="Sentinel-1 SAFE calibration (default sigma0)",
     )
     p.add_argument("--readers", type=int, default=None, help="reader threads (default: all cores)")
-    add_cluster_arguments(p)
+    add_cluster_arguments(p, TILE_PARTITION)
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_run_tile)
