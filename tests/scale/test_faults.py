@@ -35,9 +35,14 @@ def _reference(rasters: list[Path], bundle: Path, out: Path) -> None:
     assert main([*argv, "--size", "32", "--threads", "1"]) == 0
 
 
+def _executing(dask_worker: Any) -> int:
+    return len(dask_worker.state.executing)
+
+
 def _wait_idle(client: Any) -> None:
+    """Until no worker runs a task: cancelled tasks already running finish (and write their part)."""
     deadline = time.monotonic() + 60
-    while any(client.processing().values()) and time.monotonic() < deadline:
+    while any(client.run(_executing).values()) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 

@@ -24,8 +24,8 @@ def test_tile_on_a_local_cluster_equals_the_single_process_run(
     dask_argv = [*argv, "-o", str(tmp_path / "two"), "--workers", "2", "--partition", "20"]
     assert main(dask_argv) == 0
     out = capsys.readouterr().out
-    # 256 px: 6 rows of 6 tiles, partitions of 3 rows; 200 px: 5 rows of 5 tiles, of 4 rows
-    assert "4 partitions on 2 Dask worker(s)" in out
+    # 256 px: 7 rows of 7 tiles, partitions of 2 rows; 200 px: 5 rows of 5 tiles, of 4 rows
+    assert "6 partitions on 2 Dask worker(s)" in out
     assert_same_tiling(tmp_path / "one", tmp_path / "two")
     assert not list(tmp_path.glob(".two.parts-*"))  # the parts are gone once merged
 
