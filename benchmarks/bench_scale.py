@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import tempfile
@@ -80,11 +79,10 @@ def _mosaic(path: Path, px: int) -> Path:
 def _cluster(workers: int) -> tuple[Any, Any, float]:
     import distributed
 
+    from sargeo.scale.cluster import local_cluster
+
     started = time.perf_counter()
-    cluster = distributed.LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True,
-        dashboard_address=":0", silence_logs=logging.ERROR,
-    )  # fmt: skip
+    cluster = local_cluster(workers)
     client = distributed.Client(cluster)
     client.run(lambda: __import__("sargeo.scale.index"))
     return cluster, client, time.perf_counter() - started

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,22 +12,14 @@ import pytest
 
 from sargeo.geo.index import read_tile_index
 from sargeo.runtime.index import open_index
+from sargeo.scale.cluster import local_cluster
 
 
 @pytest.fixture(scope="session")
 def dask_client() -> Iterator[Any]:
     """A client of a `LocalCluster` of two single-threaded worker processes (with nannies)."""
     distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with local_cluster(2) as cluster, distributed.Client(cluster) as client:
         client.run(lambda: __import__("sargeo.scale.index"))  # the imports, once, before any timing
         yield client
 

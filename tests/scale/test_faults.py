@@ -55,6 +55,7 @@ def test_a_worker_killed_mid_run_loses_and_repeats_no_tile(
 ) -> None:
     rasters = _scenes(tmp_path)
     _reference(rasters, tiny_bundle, tmp_path / "one")
+    dask_client.wait_for_workers(2, timeout=120)
     cluster = Cluster(scheduler=dask_client.scheduler.address, partition=3)
     runs: list[Any] = []
 

@@ -29,12 +29,12 @@ def test_index_on_dask_equals_the_single_process_index(
         write_scene(tmp_path / "b.tif", size=160, seed=2),
     ]
     assert _index(rasters, tiny_bundle, tmp_path / "one") == 0
+    dask_client.wait_for_workers(2, timeout=120)  # a worker killed by another test is back
     before = dask_client.run(loads)
     address = dask_client.scheduler.address
-    assert (
-        _index(rasters, tiny_bundle, tmp_path / "two", "--scheduler", address, "--partition", "7")
-        == 0
-    )
+    # Two inference threads: a model no other test loaded into these workers (cache key).
+    remote = ["--scheduler", address, "--partition", "7", "--threads", "2"]
+    assert _index(rasters, tiny_bundle, tmp_path / "two", *remote) == 0
     assert "10 partitions on 2 Dask worker(s)" in capsys.readouterr().out  # 36, 25 tiles by 7
     assert_same_index(tmp_path / "one", tmp_path / "two")
     after = dask_client.run(loads)
