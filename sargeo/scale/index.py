@@ -154,8 +154,8 @@ def index_on_dask(
         model.bundle.sha256,
         replace(options, threads=threads),
     )
-    folder = parts_folder(output, {"job": "index", "key": key, "partition": cluster.partition})
-    with connect(cluster) as client:
+    with connect(cluster) as client:  # the parts folder appears once a cluster is there
+        folder = parts_folder(output, {"job": "index", "key": key, "partition": cluster.partition})
         run = run_partitions(
             client, index_part, partitions, folder, SUFFIX, job,
             progress=progress, cancelled=cancelled,

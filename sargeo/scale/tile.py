@@ -137,8 +137,8 @@ def tile_on_dask(
         "options": asdict(job.options),
         "partition": cluster.partition,
     }
-    folder = parts_folder(output, key)
-    with connect(cluster) as client:
+    with connect(cluster) as client:  # the parts folder appears once a cluster is there
+        folder = parts_folder(output, key)
         run = run_partitions(client, tile_part, partitions, folder, "", job, progress=progress)
     with atomic_dir(output, inputs=paths, overwrite=overwrite) as tmp:
         chips = tmp / CHIPS
