@@ -19,6 +19,8 @@ from sargeo.errors import NotBuiltYetError, OptionError, is_user_error, user_mes
 from sargeo.geo.choices import CALIBRATIONS, SPECKLE_FILTERS
 from sargeo.narrator.branches import BRANCHES
 from sargeo.records import UNITS
+from sargeo.scale.cluster import TILE_PARTITION
+from sargeo.scale.cluster import add_arguments as add_cluster_arguments
 from sargeo.synth import SAR_UNITS
 
 Handler = Callable[[argparse.Namespace], int]
@@ -47,7 +49,11 @@ def _not_built(name: str) -> Handler:
 
 def _run_tile(args: argparse.Namespace) -> int:
     from sargeo.geo.tiling import TilingOptions, tile_to_folder
+    from sargeo.scale.cluster import from_arguments
 
+    if args.readers is not None and args.readers < 1:
+        raise OptionError("readers", f"must be at least 1, got {args.readers}")
+    cluster = from_arguments(args)
     options = TilingOptions(
         size=args.size,
         overlap=args.overlap,
@@ -58,18 +64,28 @@ def _run_tile(args: argparse.Namespace) -> int:
         speckle=args.speckle,
         max_nodata=args.max_nodata,
         allow_pixel_coords=args.allow_pixel_coords,
-        workers=args.workers,
+        workers=args.readers,
         tile_metres=args.tile_metres,
         mosaic=args.mosaic,
         units=args.units,
         calibration=args.calibration,
     )
+    paths, output = [Path(p) for p in args.rasters], Path(args.output)
+    if cluster.enabled:
+        from sargeo.inference.commands import progress_bar
+        from sargeo.scale.tile import tile_on_dask
+
+        update, close = progress_bar(not args.quiet, "tiling")
+        try:
+            result, run = tile_on_dask(
+                paths, output, options, cluster, overwrite=args.overwrite, progress=update
+            )
+        finally:
+            close()
+        print(f"{result.summary()}\n{run.summary()}")
+        return 0
     result = tile_to_folder(
-        [Path(p) for p in args.rasters],
-        Path(args.output),
-        options,
-        overwrite=args.overwrite,
-        progress=not args.quiet,
+        paths, output, options, overwrite=args.overwrite, progress=not args.quiet
     )
     print(result.summary())
     return 0
@@ -229,7 +245,8 @@ def _add_tile(sub: argparse._SubParsersAction) -> None:
         choices=tuple(CALIBRATIONS),
         help="Sentinel-1 SAFE calibration (default sigma0)",
     )
-    p.add_argument("--workers", type=int, default=None, help="reader threads (default: all cores)")
+    p.add_argument("--readers", type=int, default=None, help="reader threads (default: all cores)")
+    add_cluster_arguments(p, TILE_PARTITION)
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_run_tile)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sargeo.errors import InputError, NotBuiltYetError
 from sargeo.records import UNITS
+from sargeo.scale.cluster import add_arguments as add_cluster_arguments
 
 if TYPE_CHECKING:
     from sargeo.inference.commands import Reading
@@ -145,8 +146,26 @@ def _options(args: argparse.Namespace) -> tuple[IndexOptions, Reading]:
 
 def _run_index(args: argparse.Namespace) -> int:
     from sargeo.inference.commands import index_rasters
+    from sargeo.scale.cluster import from_arguments
 
     options, reading = _options(args)
+    cluster = from_arguments(args)
+    if cluster.enabled:
+        from sargeo.scale.index import index_summary
+
+        rasters = [Path(p) for p in args.rasters]
+        print(
+            index_summary(
+                rasters,
+                Path(args.bundle),
+                Path(args.output),
+                options,
+                reading,
+                cluster,
+                progress=not args.quiet,
+            )
+        )
+        return 0
     print(
         index_rasters(
             [Path(p) for p in args.rasters],
@@ -167,6 +186,7 @@ def add_index(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bundle", required=True, metavar="DIR", help="a CLIP bundle (export/NAME)")
     p.add_argument("-o", "--output", required=True, metavar="INDEX", help="index folder")
     _add_reading(p)
+    add_cluster_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_run_index)
 
@@ -219,7 +239,10 @@ def add_search(sub: argparse._SubParsersAction) -> None:
         "--heatmap", default=None, metavar="OUT.tif", help="also write similarity on the tile grid"
     )
     p.add_argument(
-        "--backend", choices=("numpy", "faiss", "auto"), default="numpy", help="exact search engine"
+        "--backend",
+        choices=("numpy", "faiss", "auto", "faiss-hnsw", "faiss-ivf"),
+        default="numpy",
+        help="search engine: exact (numpy, faiss, auto) or approximate (faiss-hnsw, faiss-ivf)",
     )
     _add_reading(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")

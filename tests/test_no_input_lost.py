@@ -150,7 +150,7 @@ def _dead_pid() -> int:
 def _start_tiling(tmp_path: Path, size: int = 3072) -> tuple[subprocess.Popen[str], Path]:
     scene = _float_scene(tmp_path / "big.tif", seed=3, size=size)
     out = tmp_path / "tiles"
-    argv = [*SARGEO, "tile", str(scene), "-o", str(out), "--size", "64", "--workers", "2", "-q"]
+    argv = [*SARGEO, "tile", str(scene), "-o", str(out), "--size", "64", "--readers", "2", "-q"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob(".tiles.*.partial/chips/*.tif")):

@@ -133,7 +133,7 @@ class TilingResult:
         return "\n".join(lines)
 
 
-def _tile_size(source: RasterSource, options: TilingOptions) -> int:
+def tile_size(source: RasterSource, options: TilingOptions) -> int:
     if options.tile_metres is None:
         return options.size
     spacing = pixel_spacing_m(source.grid)[0]
@@ -147,7 +147,7 @@ def _tile_size(source: RasterSource, options: TilingOptions) -> int:
     return size
 
 
-class _ChipWriter:
+class ChipWriter:
     """Turns a masked window into a chip file and its `Tile` record."""
 
     def __init__(self, source: RasterSource, options: TilingOptions, chips: Path, prefix: str):
@@ -247,7 +247,7 @@ def tile_source(
     progress: bool = True,
 ) -> tuple[list[Tile], int]:
     """Tile one source into ``chips``; returns the tiles written and the number skipped."""
-    size = _tile_size(source, options)
+    size = tile_size(source, options)
     if options.overlap >= size:
         raise OptionError(
             "overlap", f"({options.overlap}) must be smaller than the tile ({size} px)"
@@ -256,7 +256,7 @@ def tile_source(
     workers = min(options.workers or os.cpu_count() or 1, len(rows))
     per_worker = math.ceil(len(rows) / workers)
     bands = [list(enumerate(rows))[i : i + per_worker] for i in range(0, len(rows), per_worker)]
-    writer = _ChipWriter(source, options, chips, prefix)
+    writer = ChipWriter(source, options, chips, prefix)
     total = sum(len(r) for r in rows)
     bar = tqdm(total=total, unit="tile", desc="tiling", disable=not progress, leave=False)
     lock = threading.Lock()
@@ -288,6 +288,64 @@ def tile_source(
     return tiles, len(results) - len(tiles)
 
 
+def source_groups(paths: list[Path], options: TilingOptions) -> list[list[Path]]:
+    """The rasters of each source: all of them as one mosaic, or one each."""
+    return [paths] if options.mosaic or len(paths) == 1 else [[p] for p in paths]
+
+
+def group_prefixes(groups: list[list[Path]]) -> list[str]:
+    """The tile-id prefix of each source (none for a single one)."""
+    return tile_id_prefixes([g[0] for g in groups]) if len(groups) > 1 else [""]
+
+
+def open_group(group: list[Path], options: TilingOptions) -> RasterSource:
+    """One source (a raster, or a mosaic of the group) read as ``options`` say."""
+    return open_source(
+        group,
+        crs=options.crs,
+        resolution=options.resolution,
+        mosaic=options.mosaic,
+        allow_pixel_coords=options.allow_pixel_coords,
+        units=options.units,
+        metric=options.tile_metres is not None,
+        calibration=options.calibration,
+    )
+
+
+def source_megabytes(source: RasterSource) -> float:
+    """Megabytes of pixels in a source's grid (what tiling it reads)."""
+    itemsize = np.dtype(source.dtype).itemsize
+    return source.grid.width * source.grid.height * source.count * itemsize / 1e6
+
+
+def check_tiles(tiles: list[Tile]) -> None:
+    """Refuse an empty run; a repeated tile id is a bug (chips would overwrite each other)."""
+    if len({t.id for t in tiles}) != len(tiles):
+        raise AssertionError("two tiles got the same id")
+    if not tiles:
+        raise SargeoError("no tile written: every tile is mostly nodata (see `max_nodata`)")
+
+
+def write_manifest(
+    folder: Path,
+    sources: list[RasterSource],
+    options: TilingOptions,
+    tiles: list[Tile],
+    skipped: int,
+) -> None:
+    """``tiling.json``: the sources, options and what was written."""
+    manifest = {
+        "sources": [s.name for s in sources],
+        "options": asdict(options),
+        "tiles": len(tiles),
+        "skipped": skipped,
+        "crs": tiles[0].crs,
+        "units": tiles[0].units,
+        "polarisations": list(tiles[0].polarisations),
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+
+
 def tile_to_folder(
     paths: list[Path],
     output: Path,
@@ -302,48 +360,22 @@ def tile_to_folder(
     start with the raster's file name). The folder appears only when everything is written.
     """
     options.check()
-    groups = [paths] if options.mosaic or len(paths) == 1 else [[p] for p in paths]
     start = time.perf_counter()
-    sources = [
-        open_source(
-            group,
-            crs=options.crs,
-            resolution=options.resolution,
-            mosaic=options.mosaic,
-            allow_pixel_coords=options.allow_pixel_coords,
-            units=options.units,
-            metric=options.tile_metres is not None,
-            calibration=options.calibration,
-        )
-        for group in groups
-    ]
+    groups = source_groups(paths, options)
+    sources = [open_group(group, options) for group in groups]
     tiles: list[Tile] = []
     skipped = 0
     megabytes = 0.0
     with atomic_dir(output, inputs=paths, overwrite=overwrite) as tmp:
         chips = tmp / CHIPS
         chips.mkdir()
-        prefixes = tile_id_prefixes([g[0] for g in groups]) if len(groups) > 1 else [""]
-        for prefix, source in zip(prefixes, sources, strict=True):
+        for prefix, source in zip(group_prefixes(groups), sources, strict=True):
             got, lost = tile_source(source, options, chips, prefix=prefix, progress=progress)
             tiles.extend(got)
             skipped += lost
-            itemsize = np.dtype(source.dtype).itemsize
-            megabytes += source.grid.width * source.grid.height * source.count * itemsize / 1e6
-        if len({t.id for t in tiles}) != len(tiles):
-            raise AssertionError("two tiles got the same id")  # a bug: chips would overwrite
-        if not tiles:
-            raise SargeoError("no tile written: every tile is mostly nodata (see `max_nodata`)")
+            megabytes += source_megabytes(source)
+        check_tiles(tiles)
         write_tile_index(tiles, tmp / INDEX)
         seconds = time.perf_counter() - start
-        manifest = {
-            "sources": [s.name for s in sources],
-            "options": asdict(options),
-            "tiles": len(tiles),
-            "skipped": skipped,
-            "crs": tiles[0].crs,
-            "units": tiles[0].units,
-            "polarisations": list(tiles[0].polarisations),
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+        write_manifest(tmp, sources, options, tiles, skipped)
     return TilingResult(output, tiles, skipped, megabytes, seconds, [s.name for s in sources])

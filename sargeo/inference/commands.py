@@ -46,7 +46,7 @@ class Reading:
     allow_pixel_coords: bool = False
 
 
-def _bar(show: bool, what: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
+def progress_bar(show: bool, what: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
     bars: list[tqdm[Any]] = []
 
     def update(done: int, total: int) -> None:
@@ -81,7 +81,7 @@ def _index(
         polarisations=reading.polarisations,
         allow_pixel_coords=reading.allow_pixel_coords,
     )
-    update, close = _bar(progress, "embedding tiles")
+    update, close = progress_bar(progress, "embedding tiles")
     try:
         return build_index(
             output, sources, model, options, inputs=[model.bundle.root], progress=update

@@ -32,7 +32,7 @@ from sargeo.errors import InputError, OptionError, OutputError
 from sargeo.runtime.bundle import Bundle
 from sargeo.runtime.clip import ClipModel
 from sargeo.runtime.gpkg import Crs, Field, write_polygons
-from sargeo.runtime.grid import pixel_to_xy, tile_id_prefixes, tile_windows
+from sargeo.runtime.grid import Window, pixel_to_xy, tile_id_prefixes, tile_windows
 from sargeo.runtime.pipeline import Cancelled, Progress, check_source, embed_windows
 from sargeo.runtime.sources import WindowSource, fingerprint_files
 
@@ -130,6 +130,11 @@ def source_record(source: WindowSource, prefix: str) -> dict[str, Any]:
         "acquisition_time": source.acquisition_time,
         "prefix": prefix,
     }
+
+
+def source_records(sources: Sequence[WindowSource]) -> list[dict[str, Any]]:
+    """`source_record` of each raster, with its tile-id prefix."""
+    return [source_record(s, p) for s, p in zip(sources, _prefixes(sources), strict=True)]
 
 
 def index_key(
@@ -240,6 +245,48 @@ def _compact(path: Path, vectors: np.memmap, kept: npt.NDArray[np.bool_], dim: i
     return len(rows)
 
 
+def check_sources(sources: Sequence[WindowSource], model: ClipModel) -> None:
+    """Refuse, before any work, rasters that cannot share an index or that the model cannot read."""
+    if not sources:
+        raise InputError("no raster to index")
+    if len({(s.crs.code, s.crs.wkt) for s in sources}) > 1:
+        raise InputError("the rasters of one index must share a CRS: index them one by one")
+    for source in sources:
+        check_source(source, model.bundle.preprocess)
+
+
+def flat_grid(
+    source: WindowSource, options: IndexOptions
+) -> tuple[list[Window], list[tuple[int, int]]]:
+    """A raster's tile windows in index order (row by row) and each one's (row, column) in the grid."""
+    grid = tile_windows(source.width, source.height, options.size, options.overlap)
+    windows = [w for row in grid for w in row]
+    return windows, [(r, c) for r, row in enumerate(grid) for c in range(len(row))]
+
+
+def tile_block(
+    number: int,
+    source: WindowSource,
+    windows: Sequence[Window],
+    positions: Sequence[tuple[int, int]],
+    valid: npt.NDArray[np.float32],
+) -> npt.NDArray[Any]:
+    """The `TILE_DTYPE` records of windows of raster ``number``."""
+    block = np.zeros(len(windows), dtype=TILE_DTYPE)
+    block["source"] = number
+    block["r"] = [r for r, _ in positions]
+    block["c"] = [c for _, c in positions]
+    block["col"] = [w.col for w in windows]
+    block["row"] = [w.row for w in windows]
+    block["width"] = [w.width for w in windows]
+    block["height"] = [w.height for w in windows]
+    block["valid"] = valid
+    spacing = [source.pixel_spacing(w) for w in windows]
+    block["spacing_x"] = [s[0] for s in spacing]
+    block["spacing_y"] = [s[1] for s in spacing]
+    return block
+
+
 def write_index(
     folder: Path,
     sources: Sequence[WindowSource],
@@ -251,23 +298,17 @@ def write_index(
 ) -> dict[str, Any]:
     """Embed the rasters' tiles into the empty ``folder``; returns the manifest written."""
     started = time.perf_counter()
-    if not sources:
-        raise InputError("no raster to index")
-    if len({(s.crs.code, s.crs.wkt) for s in sources}) > 1:
-        raise InputError("the rasters of one index must share a CRS: index them one by one")
+    check_sources(sources, model)
     spec = model.bundle.preprocess
-    for source in sources:
-        check_source(source, spec)
-    grids = [tile_windows(s.width, s.height, options.size, options.overlap) for s in sources]
-    total = sum(len(row) for grid in grids for row in grid)
+    grids = [flat_grid(s, options) for s in sources]
+    total = sum(len(windows) for windows, _ in grids)
     dim = model.bundle.embedding_size
     path = folder / VECTORS
     vectors = np.memmap(path, dtype=np.float16, mode="w+", shape=(max(total, 1), dim))
     tiles = np.zeros(total, dtype=TILE_DTYPE)
     kept = np.zeros(total, dtype=bool)
     offset = 0
-    for number, (source, grid) in enumerate(zip(sources, grids, strict=True)):
-        windows = [w for row in grid for w in row]
+    for number, (source, (windows, positions)) in enumerate(zip(sources, grids, strict=True)):
         span = slice(offset, offset + len(windows))
         done_before = offset
 
@@ -281,23 +322,27 @@ def write_index(
             progress=report, cancelled=cancelled,
         )  # fmt: skip
         kept[span] = embedded.kept
-        block = tiles[span]
-        block["source"] = number
-        block["r"] = [r for r, row in enumerate(grid) for _ in row]
-        block["c"] = [c for row in grid for c in range(len(row))]
-        block["col"] = [w.col for w in windows]
-        block["row"] = [w.row for w in windows]
-        block["width"] = [w.width for w in windows]
-        block["height"] = [w.height for w in windows]
-        block["valid"] = embedded.valid
-        spacing = [source.pixel_spacing(w) for w in windows]
-        block["spacing_x"] = [s[0] for s in spacing]
-        block["spacing_y"] = [s[1] for s in spacing]
+        tiles[span] = tile_block(number, source, windows, positions, embedded.valid)
         offset += len(windows)
-    count = _compact(path, vectors, kept, dim)
-    tiles = tiles[kept]
+    _compact(path, vectors, kept, dim)
+    return finish_index(folder, sources, model, options, tiles[kept], total, started)
+
+
+def finish_index(
+    folder: Path,
+    sources: Sequence[WindowSource],
+    model: ClipModel,
+    options: IndexOptions,
+    tiles: npt.NDArray[Any],
+    total: int,
+    started: float,
+) -> dict[str, Any]:
+    """Write the tile records, ``index.json`` and the footprints beside ``folder``'s vectors."""
+    count, dim = len(tiles), model.bundle.embedding_size
+    if count == 0:
+        raise InputError("no tile was indexed: every tile is mostly nodata (see `max_nodata`)")
     np.save(folder / TILES, tiles, allow_pickle=False)
-    records = [source_record(s, p) for s, p in zip(sources, _prefixes(sources), strict=True)]
+    records = source_records(sources)
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -316,8 +361,6 @@ def write_index(
         "skipped": total - count,
         "seconds": round(time.perf_counter() - started, 3),
     }
-    if count == 0:
-        raise InputError("no tile was indexed: every tile is mostly nodata (see `max_nodata`)")
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     index = open_index(folder)
     _write_footprints(index)
@@ -348,7 +391,7 @@ def build_index(
         OutputError: when ``output`` exists and is not an index (it is never replaced then).
     """
     options.check()
-    records = [source_record(s, p) for s, p in zip(sources, _prefixes(sources), strict=True)]
+    records = source_records(sources)
     key = index_key(records, model.bundle, options)
     if output.exists():
         if not output.is_dir() or read_manifest(output) is None:

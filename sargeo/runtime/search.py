@@ -6,6 +6,11 @@ product (memory-bound: 1.5 GB read per pass for a million 384-d vectors, so seve
 pass); indexes larger than `RESIDENT_LIMIT` are streamed in float32 chunks instead, in bounded
 memory. With ``backend="faiss"`` (``faiss-cpu`` installed) a flat inner-product index gives the same
 exact results through FAISS's own kernels. Among the rows kept, equal scores rank by row number.
+
+For tens of millions of vectors two approximate FAISS backends trade recall for speed:
+``faiss-hnsw`` (a graph, `HNSW_M` links per vector, no training) and ``faiss-ivf`` (vectors in
+about 4 sqrt(N) clusters, `IVF_PROBES` of them searched per query). Their recall against exact search
+is measured by ``benchmarks/bench_scale.py``; their scores are exact inner products of the rows found.
 """
 
 from __future__ import annotations
@@ -22,7 +27,13 @@ RESIDENT_LIMIT = 2 << 30
 """Bytes of float32 vectors kept in memory; above this the numpy searcher streams chunks."""
 
 CHUNK_ROWS = 65536
-BACKENDS = ("auto", "numpy", "faiss")
+BACKENDS = ("auto", "numpy", "faiss", "faiss-hnsw", "faiss-ivf")
+APPROXIMATE = ("faiss-hnsw", "faiss-ivf")
+HNSW_M = 32
+HNSW_EF_SEARCH = 128
+IVF_PROBES = 32
+IVF_TRAIN_PER_LIST = 64
+"""Training rows per IVF cluster (FAISS warns below 39)."""
 
 Scores = npt.NDArray[np.float32]
 Rows = npt.NDArray[np.int64]
@@ -77,11 +88,29 @@ class Searcher:
         rows, dim = self.vectors.shape
         return rows * dim * 4 <= RESIDENT_LIMIT
 
+    def _faiss_index(self) -> Any:
+        """An empty FAISS index of the backend (trained on a sample for IVF)."""
+        faiss = require("faiss")
+        rows, dim = self.vectors.shape
+        if self.backend == "faiss-hnsw":
+            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efSearch = HNSW_EF_SEARCH
+            return index
+        if self.backend == "faiss-ivf":
+            lists = max(1, min(int(4 * rows**0.5), rows // IVF_TRAIN_PER_LIST))
+            index = faiss.IndexIVFFlat(
+                faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT
+            )
+            take = np.random.default_rng(0).choice(rows, min(rows, lists * 256), replace=False)
+            index.train(np.ascontiguousarray(self.vectors[np.sort(take)], dtype=np.float32))
+            index.nprobe = min(lists, IVF_PROBES)
+            return index
+        return faiss.IndexFlatIP(dim)
+
     def prepare(self) -> None:
         """Do the one-off work (float32 copy or FAISS index) now rather than on the first query."""
-        if self.backend == "faiss" and self._faiss is None:
-            faiss = require("faiss")
-            self._faiss = faiss.IndexFlatIP(self.vectors.shape[1])
+        if self.backend.startswith("faiss") and self._faiss is None:
+            self._faiss = self._faiss_index()
             for start in range(0, len(self.vectors), CHUNK_ROWS):
                 block = self.vectors[start : start + CHUNK_ROWS]
                 self._faiss.add(np.ascontiguousarray(block, dtype=np.float32))
@@ -100,8 +129,11 @@ class Searcher:
         if k == 0:
             return np.zeros((len(q), 0), np.float32), np.zeros((len(q), 0), np.int64)
         self.prepare()
-        if self.backend == "faiss":
+        if self.backend.startswith("faiss"):
             scores, rows = self._faiss.search(q, k)
+            if self.backend == "faiss-ivf" and (rows < 0).any():  # fewer than k in the probed lists
+                self._faiss.nprobe = self._faiss.nlist
+                scores, rows = self._faiss.search(q, k)
             return _merge_top(None, scores.astype(np.float32), rows.astype(np.int64), k)
         if self._resident is not None:
             sims = q @ self._resident.T
