@@ -14,7 +14,13 @@ def _clip() -> TaskAdapter:
     return ClipTask()
 
 
-TASKS: dict[str, Callable[[], TaskAdapter]] = {"clip": _clip}
+def _coca() -> TaskAdapter:
+    from sargeo.train.coca_task import CocaTask
+
+    return CocaTask()
+
+
+TASKS: dict[str, Callable[[], TaskAdapter]] = {"clip": _clip, "coca": _coca}
 
 
 def get_task(name: str) -> TaskAdapter:
