@@ -19,6 +19,18 @@ if TYPE_CHECKING:
 
 
 def _run_export(args: argparse.Namespace) -> int:
+    if args.task == "coca":
+        from sargeo.exporting.coca import export_coca
+
+        print(
+            export_coca(
+                Path(args.model_path),
+                Path(args.output),
+                exporter=args.exporter,
+                overwrite=args.overwrite,
+            ).summary()
+        )
+        return 0
     if args.task != "clip":
         raise NotBuiltYetError(f"'sargeo export {args.task}' is not built yet in this version")
     from sargeo.exporting.clip import export_clip
@@ -40,7 +52,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 def add_export(sub: argparse._SubParsersAction) -> None:
     """``sargeo export {clip,coca,gpt} RUN_DIR|CHECKPOINT -o export/NAME [--int8]``."""
-    p = sub.add_parser("export", help="export a model to an ONNX bundle (clip; coca, gpt: not yet)")
+    p = sub.add_parser("export", help="export a model to an ONNX bundle (clip, coca; gpt: not yet)")
     p.add_argument("task", choices=("clip", "coca", "gpt"), help="which model")
     p.add_argument(
         "model_path",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sargeo.cli_bundles import _add_reading, _options
-from sargeo.errors import NotBuiltYetError, OptionError
+from sargeo.errors import OptionError
 
 
 def _decode(args: argparse.Namespace) -> dict[str, Any]:
@@ -23,14 +23,14 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_caption(args: argparse.Namespace) -> int:
-    if args.bundle is not None:
-        raise NotBuiltYetError("'sargeo caption --bundle' is not built yet: use --checkpoint")
-    if args.checkpoint is None:
-        raise OptionError("checkpoint", "is required (a coca run folder or checkpoint)")
+    if (args.checkpoint is None) == (args.bundle is None):
+        raise OptionError("checkpoint", "or --bundle: give exactly one (a coca run or bundle)")
     if args.beam is not None and args.beam < 1:
         raise OptionError("beam", f"must be at least 1, got {args.beam}")
     output = Path(args.output)
     if output.suffix.lower() == ".jsonl":
+        if args.checkpoint is None:
+            raise OptionError("output", "PRED.jsonl needs --checkpoint (bundles caption rasters)")
         from sargeo.eval.generate import generate_predictions
 
         print(
@@ -61,8 +61,9 @@ def _run_caption(args: argparse.Namespace) -> int:
     print(
         caption_raster(
             Path(args.input),
-            Path(args.checkpoint),
+            Path(args.checkpoint) if args.checkpoint else None,
             output,
+            bundle=Path(args.bundle) if args.bundle else None,
             regions=Path(args.regions) if args.regions else None,
             options=options,
             reading=reading,
@@ -83,7 +84,7 @@ def add_caption(sub: argparse._SubParsersAction) -> None:
         help="a raster; or, with -o PRED.jsonl, a corpus folder or captions.jsonl to caption",
     )
     p.add_argument("--checkpoint", default=None, metavar="RUN_DIR", help="a coca run or checkpoint")
-    p.add_argument("--bundle", default=None, metavar="DIR", help="a CoCa bundle (not built yet)")
+    p.add_argument("--bundle", default=None, metavar="DIR", help="a CoCa bundle (ONNX)")
     p.add_argument(
         "-o", "--output", required=True, metavar="OUT.gpkg", help="GeoPackage (or PRED.jsonl)"
     )

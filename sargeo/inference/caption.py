@@ -7,7 +7,8 @@ skipped) and the caption comes from `sargeo.models.coca.captioning` (greedy or b
 `sargeo.runtime.decoding`). One feature per tile or region: its footprint (a region: its polygon's
 outer ring; a multi-polygon's parts are regions of their own), the caption, its score (mean log-probability per token), the tile's
 attributes (id, raster, pixel window, pixel spacing, acquisition time, valid share), the model's name
-and the sha256 of the checkpoint's weights file. A region is captioned from the pixels of its bounding
+and the sha256 of the checkpoint's weights file (torch) or of the bundle (``bundle``: the exported
+graphs through ONNX Runtime, decoded by the same numpy search). A region is captioned from the pixels of its bounding
 window, at most `MAX_REGION_PX` on a side.
 """
 
@@ -15,10 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +30,9 @@ from sargeo.errors import InputError, OptionError, OutputError
 from sargeo.inference.commands import Reading, _bar
 from sargeo.inference.geo_source import GeoWindowSource, open_rasters
 from sargeo.models.coca import SarCoca
-from sargeo.models.coca.captioning import Captioned, caption_tensors, decode_settings
+from sargeo.models.coca.captioning import caption_tensors, decode_settings
+from sargeo.runtime.coca import Captioned
+from sargeo.runtime.decoding import DecodeSettings
 from sargeo.runtime.gpkg import Field, Ring, Style, write_polygons
 from sargeo.runtime.grid import Window, pixel_to_xy, tile_windows
 from sargeo.runtime.index import TILE_FIELDS
@@ -49,6 +52,7 @@ FIELDS = [
     Field("pixel_spacing", "REAL"),
     Field("model", "TEXT"),
     Field("checkpoint_sha256", "TEXT"),
+    Field("bundle_sha256", "TEXT"),
     Field("decoding", "TEXT"),
 ]
 
@@ -94,6 +98,51 @@ class LoadedCoca:
     model: SarCoca
     checkpoint: Path
     sha256: str
+
+
+class _Captioner:
+    """What captioning needs of a model, torch checkpoint or ONNX bundle alike."""
+
+    def __init__(
+        self,
+        name: str,
+        preprocess: Any,
+        settings: Callable[[Mapping[str, Any] | None], DecodeSettings],
+        caption: Callable[[npt.NDArray[np.float32], DecodeSettings], list[Captioned]],
+        provenance: tuple[str, str],
+        source: Path,
+    ) -> None:
+        self.name, self.preprocess, self.settings, self.caption = (
+            name,
+            preprocess,
+            settings,
+            caption,
+        )
+        self.checkpoint_sha256, self.bundle_sha256 = provenance
+        self.source = source
+
+
+def _torch_captioner(path: Path, threads: int | None) -> _Captioner:
+    loaded = load_coca(path)
+    if threads:
+        torch.set_num_threads(threads)
+    model = loaded.model
+    return _Captioner(
+        model.name, model.preprocess, lambda o: decode_settings(model, o),
+        lambda x, s: caption_tensors(model, torch.from_numpy(x), s),
+        (loaded.sha256, ""), loaded.checkpoint,
+    )  # fmt: skip
+
+
+def _bundle_captioner(path: Path, threads: int | None) -> _Captioner:
+    from sargeo.runtime.bundle import load_bundle
+    from sargeo.runtime.coca import CocaModel
+
+    model = CocaModel(load_bundle(path), threads)
+    bundle = model.bundle
+    return _Captioner(
+        model.name, bundle.preprocess, model.settings, model.caption, ("", bundle.sha256), path
+    )
 
 
 def file_sha256(path: Path) -> str:
@@ -207,7 +256,7 @@ def _footprint(source: GeoWindowSource, w: Window) -> Ring:
 
 
 def _caption_windows(
-    loaded: LoadedCoca,
+    model: _Captioner,
     source: GeoWindowSource,
     windows: Sequence[Window],
     options: CaptionOptions,
@@ -215,20 +264,20 @@ def _caption_windows(
     progress: bool,
 ) -> tuple[list[Captioned | None], npt.NDArray[np.float32]]:
     """Caption every window with enough valid pixels (None for the others) and their valid share."""
-    settings = decode_settings(loaded.model, options.decode)
+    settings = model.settings(options.decode)
     results: list[Captioned] = []
 
     def encode(batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Caption a batch; its 'embedding' is each caption's place in ``results``."""
         start = len(results)
-        results.extend(caption_tensors(loaded.model, torch.from_numpy(batch), settings))
+        results.extend(model.caption(batch, settings))
         return np.arange(start, len(results), dtype=np.float32)[:, None]
 
     slots = np.full((len(windows), 1), -1, dtype=np.float32)
     update, close = _bar(progress, "captioning")
     try:
         done = embed_windows(
-            source, windows, loaded.model.preprocess, encode, slots,
+            source, windows, model.preprocess, encode, slots,
             batch=options.batch, readers=options.readers, max_nodata=max_nodata, progress=update,
         )  # fmt: skip
     finally:
@@ -241,16 +290,18 @@ def _caption_windows(
 
 def caption_raster(
     raster: Path,
-    checkpoint: Path,
+    checkpoint: Path | None,
     output: Path,
     *,
+    bundle: Path | None = None,
     regions: Path | None = None,
     options: CaptionOptions | None = None,
     reading: Reading | None = None,
     overwrite: bool = False,
     progress: bool = True,
 ) -> str:
-    """Caption ``raster``'s tiles (or each polygon of ``regions``) into the GeoPackage ``output``.
+    """Caption ``raster``'s tiles (or each polygon of ``regions``) into the GeoPackage ``output``,
+    with a CoCa run or checkpoint (torch) or, given ``bundle``, an exported CoCa bundle (ONNX Runtime).
 
     Returns:
         A summary for the command line.
@@ -262,30 +313,34 @@ def caption_raster(
     if output.exists() and not overwrite:
         raise OutputError(f"output {output} exists (use `overwrite` to replace it)")
     started = time.perf_counter()
-    loaded = load_coca(checkpoint)
-    settings = decode_settings(loaded.model, opts.decode)
-    if opts.threads:
-        torch.set_num_threads(opts.threads)
+    if (checkpoint is None) == (bundle is None):
+        raise OptionError("checkpoint", "or `bundle`: give exactly one model")
+    model = (
+        _bundle_captioner(bundle, opts.threads)
+        if bundle is not None
+        else _torch_captioner(cast(Path, checkpoint), opts.threads)
+    )
+    settings = model.settings(opts.decode)
     read = reading or Reading()
     (source,) = open_rasters(
         [raster], crs=read.crs, resolution=read.resolution, units=read.units,
         polarisations=read.polarisations, allow_pixel_coords=read.allow_pixel_coords,
     )  # fmt: skip
-    check_source(source, loaded.model.preprocess)
+    check_source(source, model.preprocess)
     if regions is not None:
         parts = _read_regions(regions, source)
         windows = [r.window for r in parts]
         rings = [r.ring for r in parts]
         numbers = [r.number for r in parts]
         ids = [f"region{r.number:04d}_{i:04d}" for i, r in enumerate(parts)]
-        captions, valid = _caption_windows(loaded, source, windows, opts, 0.999, progress)
+        captions, valid = _caption_windows(model, source, windows, opts, 0.999, progress)
     else:
         grid = tile_windows(source.width, source.height, opts.size, opts.overlap)
         windows = [w for row in grid for w in row]
         ids = [f"r{r:04d}_c{c:04d}" for r, row in enumerate(grid) for c in range(len(row))]
         rings = [_footprint(source, w) for w in windows]
         numbers = [-1] * len(windows)
-        captions, valid = _caption_windows(loaded, source, windows, opts, opts.max_nodata, progress)
+        captions, valid = _caption_windows(model, source, windows, opts, opts.max_nodata, progress)
     decoding = (
         "greedy" if settings.beam_width == 1 else f"beam {settings.beam_width}"
     ) + f", max {settings.max_length} tokens"
@@ -299,7 +354,7 @@ def caption_raster(
             captioned.caption, round(_mean_logprob(captioned), 6), numbers[i], ids[i],
             source.name, w.col, w.row, w.width, w.height, float(sx), float(sy),
             source.acquisition_time, float(valid[i]), float(np.sqrt(sx * sy)),
-            loaded.model.name, loaded.sha256, decoding,
+            model.name, model.checkpoint_sha256, model.bundle_sha256, decoding,
         ]  # fmt: skip
         features.append((rings[i], values))
     if not features:
@@ -309,7 +364,7 @@ def caption_raster(
         graduated_qml("score", [float(values[1]) for _, values in features], label="caption"),
         "fills graduated on the caption's score (mean log-probability), caption as label",
     )
-    inputs = [raster, loaded.checkpoint, *([regions] if regions is not None else [])]
+    inputs = [raster, model.source, *([regions] if regions is not None else [])]
     with atomic_file(output, inputs=inputs) as tmp:
         count = write_polygons(tmp, LAYER, source.crs, FIELDS, features, style)
     seconds = time.perf_counter() - started

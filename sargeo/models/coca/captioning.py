@@ -4,51 +4,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from sargeo.errors import OptionError
 from sargeo.models.coca.model import SarCoca, TorchStep
-from sargeo.runtime.decoding import DecodeSettings, Hypothesis, beam_search, greedy_search
+from sargeo.runtime.coca import Captioned
+from sargeo.runtime.decoding import DecodeSettings, beam_search, greedy_search, settings_for
 from sargeo.train.dataset import ImageSet
-
-SETTING_KEYS = (
-    "beam_width",
-    "max_length",
-    "min_length",
-    "length_penalty",
-    "length_norm",
-    "no_repeat_ngram_size",
-)
 
 
 def decode_settings(model: SarCoca, overrides: Mapping[str, Any] | None = None) -> DecodeSettings:
-    """The model's default decoding settings (its config's ``decode``), with ``overrides`` (None
+    """The model's default decoding settings (its config's ``decode``) with ``overrides`` (None
     values ignored) and its end token; ``max_length`` must leave room for the start token."""
-    values = {k: v for k, v in model.decode_defaults.items() if k in SETTING_KEYS}
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    unknown = sorted(set(values) - set(SETTING_KEYS))
-    if unknown:
-        raise OptionError(unknown[0], "is not a decoding setting")
-    settings = DecodeSettings(**values, end_token=model.captions.end)
-    limit = model.context_length - 1
-    if settings.max_length > limit:
-        raise OptionError(
-            "max_length", f"must be at most {limit} for {model.name}, got {settings.max_length}"
-        )
-    return settings
-
-
-@dataclass(frozen=True)
-class Captioned:
-    """A generated caption with its hypothesis (tokens, log-probability, why it ended)."""
-
-    caption: str
-    hypothesis: Hypothesis
+    return settings_for(
+        model.decode_defaults, overrides, model.captions.end, model.context_length - 1
+    )
 
 
 @torch.no_grad()

@@ -9,7 +9,6 @@ ignores padding) and the way back from ids to text. Two kinds decode: ``hf-json`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,8 +17,7 @@ import torch
 from sargeo.errors import InputError
 from sargeo.models.clip.resources import resolve
 from sargeo.models.clip.tokenize import Tokenizer, build_tokenizer
-
-_SPACED_HYPHEN = re.compile(r"(?<=\w) - (?=\w)")
+from sargeo.runtime.coca import tidy_caption
 
 
 class CaptionTokenizer:
@@ -65,8 +63,7 @@ class CaptionTokenizer:
         return self._decode([int(i) for i in ids if int(i) not in specials])
 
     def _decode_hf(self, ids: list[int]) -> str:
-        text = self._hf.decode(ids, skip_special_tokens=True)
-        return _SPACED_HYPHEN.sub("-", text).replace(" ,", ",").replace(" .", ".").strip()
+        return tidy_caption(str(self._hf.decode(ids, skip_special_tokens=True)))
 
     def _decode_clip(self, ids: list[int]) -> str:
         return str(self._clip.decode(ids)).strip()
