@@ -9,6 +9,10 @@ weights cost the same and the decoders do the same work. Usage::
     .venv/bin/python benchmarks/bench_caption.py                            # tiny, random weights
     .venv/bin/python benchmarks/bench_caption.py --model sar-rs-coca-lite --images 16
     .venv/bin/python benchmarks/bench_caption.py --checkpoint RUN_DIR        # a trained run
+    .venv/bin/python benchmarks/bench_caption.py --checkpoint RUN_DIR --bundle export/NAME
+
+With ``--bundle`` (that run exported by ``sargeo export coca``) the same captions are also decoded
+through ONNX Runtime by the same numpy search, and its rows join the table.
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=32, help="images captioned per measurement")
     parser.add_argument("--tokens", type=int, default=20, help="tokens per caption")
     parser.add_argument("--beam", type=int, default=3, help="beam width")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (1)")
+    parser.add_argument("--threads", type=int, default=1, help="torch and onnxruntime threads (1)")
+    parser.add_argument("--bundle", default=None, metavar="DIR", help="also time this CoCa bundle")
     args = parser.parse_args()
 
     import torch
@@ -86,7 +91,7 @@ def main() -> None:
     caption_tensors(
         model, images[:2], decode_settings(model, {**fixed, "beam_width": 1})
     )  # warm-up
-    rows = []
+    rows: list[tuple[str, float, float | None]] = []
     for name, beam in (("greedy", 1), (f"beam {args.beam}", args.beam)):
         calls.update(encoder=0.0, decoder=0.0)
         settings = decode_settings(model, {**fixed, "beam_width": beam})
@@ -95,6 +100,17 @@ def main() -> None:
         wall = time.perf_counter() - t
         share = calls["encoder"] / max(1e-9, calls["encoder"] + calls["decoder"])
         rows.append((name, args.images / wall, share))
+    if args.bundle:
+        from sargeo.runtime.bundle import load_bundle
+        from sargeo.runtime.coca import CocaModel
+
+        onnx = CocaModel(load_bundle(args.bundle), threads=args.threads)
+        pixels = images.numpy()
+        onnx.caption(pixels[:2], onnx.settings({**fixed, "beam_width": 1}))  # warm-up
+        for name, beam in (("greedy", 1), (f"beam {args.beam}", args.beam)):
+            t = time.perf_counter()
+            onnx.caption(pixels, onnx.settings({**fixed, "beam_width": beam}))
+            rows.append((f"{name}, ONNX bundle", args.images / (time.perf_counter() - t), None))
     t = time.perf_counter()
     _plain_greedy(model, images, args.tokens)
     baseline = args.images / (time.perf_counter() - t)
@@ -104,11 +120,12 @@ def main() -> None:
         f" {args.images} images of {size} px, {args.tokens} tokens each, {args.threads} thread(s),"
         f" {os.cpu_count()} cores"
     )
-    print(f"{'decoding':<28}{'captions/s':>12}{'vs baseline':>13}{'encoder share':>15}")
-    print(f"{'baseline: plain torch loop':<28}{baseline:>12.2f}{1.0:>12.2f}x{'':>15}")
+    print(f"{'decoding':<38}{'captions/s':>12}{'vs baseline':>13}{'encoder share':>15}")
+    print(f"{'baseline: plain torch loop':<38}{baseline:>12.2f}{1.0:>12.2f}x")
     for name, rate, share in rows:
         label = f"sargeo {name} (batched)"
-        print(f"{label:<28}{rate:>12.2f}{rate / baseline:>12.2f}x{share:>14.0%}")
+        shown = f"{share:>14.0%}" if share is not None else ""
+        print(f"{label:<38}{rate:>12.2f}{rate / baseline:>12.2f}x{shown}")
 
 
 if __name__ == "__main__":
