@@ -96,7 +96,9 @@ def add_caption(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-repeat-ngram", type=int, default=None, metavar="N", help="block repeated n-grams"
     )
-    p.add_argument("--split", default="test", help="with PRED.jsonl: the split captioned (test)")
+    p.add_argument(
+        "--split", default="test", help="with PRED.jsonl: the split captioned (test; '' for all)"
+    )
     p.add_argument(
         "--max-images", type=int, default=0, metavar="N", help="with PRED.jsonl: first N images"
     )
