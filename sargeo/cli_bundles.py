@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sargeo.errors import InputError, NotBuiltYetError
+from sargeo.errors import InputError, NotBuiltYetError, OptionError
 from sargeo.records import UNITS
 
 if TYPE_CHECKING:
@@ -22,6 +22,9 @@ def _run_export(args: argparse.Namespace) -> int:
     if args.task == "coca":
         from sargeo.exporting.coca import export_coca
 
+        for flag in ("int8", "model", "eval_data", "prompt"):
+            if getattr(args, flag):
+                raise OptionError(flag, "is not available for coca bundles yet")
         print(
             export_coca(
                 Path(args.model_path),

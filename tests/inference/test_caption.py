@@ -52,6 +52,10 @@ def test_tiles_of_a_real_raster(tiny_coca_run: Path, scene: Path, tmp_path: Path
     assert (x0, y0, x1, y1) == pytest.approx((left, bottom, right, top), abs=1e-9)
     with sqlite3.connect(out) as db:
         assert db.execute("SELECT count(*) FROM layer_styles").fetchone()[0] == 1
+    again = [str(scene), "--checkpoint", str(tiny_coca_run / "run"), "-o", str(out)]
+    assert _caption(*again) == 2  # an existing output needs --overwrite
+    assert _caption(*again, "--size", "512", "--overwrite") == 0
+    assert len(pyogrio.read_dataframe(out, layer="captions")) == 1
 
 
 def test_regions_in_another_crs(tiny_coca_run: Path, scene: Path, tmp_path: Path) -> None:
