@@ -14,7 +14,6 @@ window, at most `MAX_REGION_PX` on a side.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,12 +30,14 @@ from sargeo.inference.commands import Reading, _bar
 from sargeo.inference.geo_source import GeoWindowSource, open_rasters
 from sargeo.models.coca import SarCoca
 from sargeo.models.coca.captioning import caption_tensors, decode_settings
+from sargeo.runtime.bundle import sha256_file
 from sargeo.runtime.coca import Captioned
 from sargeo.runtime.decoding import DecodeSettings
 from sargeo.runtime.gpkg import Field, Ring, Style, write_polygons
 from sargeo.runtime.grid import Window, pixel_to_xy, tile_windows
 from sargeo.runtime.index import TILE_FIELDS
 from sargeo.runtime.pipeline import check_source, embed_windows
+from sargeo.runtime.preprocess import PreprocessSpec
 from sargeo.runtime.styles import graduated_qml
 
 LAYER = "captions"
@@ -100,26 +101,17 @@ class LoadedCoca:
     sha256: str
 
 
+@dataclass(frozen=True)
 class _Captioner:
     """What captioning needs of a model, torch checkpoint or ONNX bundle alike."""
 
-    def __init__(
-        self,
-        name: str,
-        preprocess: Any,
-        settings: Callable[[Mapping[str, Any] | None], DecodeSettings],
-        caption: Callable[[npt.NDArray[np.float32], DecodeSettings], list[Captioned]],
-        provenance: tuple[str, str],
-        source: Path,
-    ) -> None:
-        self.name, self.preprocess, self.settings, self.caption = (
-            name,
-            preprocess,
-            settings,
-            caption,
-        )
-        self.checkpoint_sha256, self.bundle_sha256 = provenance
-        self.source = source
+    name: str
+    preprocess: PreprocessSpec
+    settings: Callable[[Mapping[str, Any] | None], DecodeSettings]
+    caption: Callable[[npt.NDArray[np.float32], DecodeSettings], list[Captioned]]
+    checkpoint_sha256: str
+    bundle_sha256: str
+    source: Path
 
 
 def _torch_captioner(path: Path, threads: int | None) -> _Captioner:
@@ -130,7 +122,7 @@ def _torch_captioner(path: Path, threads: int | None) -> _Captioner:
     return _Captioner(
         model.name, model.preprocess, lambda o: decode_settings(model, o),
         lambda x, s: caption_tensors(model, torch.from_numpy(x), s),
-        (loaded.sha256, ""), loaded.checkpoint,
+        loaded.sha256, "", loaded.checkpoint,
     )  # fmt: skip
 
 
@@ -141,17 +133,8 @@ def _bundle_captioner(path: Path, threads: int | None) -> _Captioner:
     model = CocaModel(load_bundle(path), threads)
     bundle = model.bundle
     return _Captioner(
-        model.name, bundle.preprocess, model.settings, model.caption, ("", bundle.sha256), path
+        model.name, bundle.preprocess, model.settings, model.caption, "", bundle.sha256, path
     )
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_coca(path: Path) -> LoadedCoca:
@@ -180,7 +163,7 @@ def load_coca(path: Path) -> LoadedCoca:
             f"checkpoint {folder} does not fit its model config: {str(exc).splitlines()[0]}"
         ) from exc
     assert isinstance(model, SarCoca)
-    return LoadedCoca(model.eval(), folder, file_sha256(folder / "model.pt"))
+    return LoadedCoca(model.eval(), folder, sha256_file(folder / "model.pt"))
 
 
 @dataclass(frozen=True)
