@@ -63,17 +63,15 @@ class _DecoderStep(torch.nn.Module):
 
 
 def _source(path: Path) -> ExportSource:
-    import json
-
+    """The run or checkpoint with its provenance (recipe, checkpoint meta) for the bundle."""
     from sargeo.inference.caption import load_coca
+    from sargeo.train.checkpoint import read_json
 
     loaded = load_coca(path)
     run_dir = _run_dir_of(loaded.checkpoint)
     recipe = None
     if run_dir is not None and (run_dir / "recipe.json").is_file():
-        recipe = json.loads((run_dir / "recipe.json").read_text())
-    from sargeo.train.checkpoint import read_json
-
+        recipe = read_json(run_dir / "recipe.json")
     meta = read_json(loaded.checkpoint / "meta.json")
     model = cast(Any, loaded.model)  # ExportSource is typed for CLIP; its provenance fields fit
     return ExportSource(
