@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sargeo import __version__, cli_ask, cli_bundles
+from sargeo import __version__, cli_ask, cli_bundles, cli_caption
 from sargeo.errors import NotBuiltYetError, OptionError, is_user_error, user_message
 from sargeo.geo.choices import CALIBRATIONS, SPECKLE_FILTERS
 from sargeo.narrator.branches import BRANCHES
@@ -378,7 +378,7 @@ def _add_corpus(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train SAR-RS-CLIP or SAR-GPT (CoCa: not built yet)")
+    p = sub.add_parser("train", help="train SAR-RS-CLIP, SAR-RS-CoCa or SAR-GPT")
     p.add_argument("task", choices=("clip", "coca", "gpt"), help="which model")
     p.add_argument(
         "--recipe",
@@ -510,6 +510,7 @@ CONTRACT: list[tuple[str, str]] = [
 BUILDERS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "ask": cli_ask.add_ask,
     "export": cli_bundles.add_export,
+    "caption": cli_caption.add_caption,
     "index": cli_bundles.add_index,
     "search": cli_bundles.add_search,
     "synth": _add_synth,

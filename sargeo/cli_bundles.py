@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sargeo.errors import InputError, NotBuiltYetError
+from sargeo.errors import InputError, NotBuiltYetError, OptionError
 from sargeo.records import UNITS
 from sargeo.scale.cluster import add_arguments as add_cluster_arguments
 
@@ -19,10 +19,25 @@ if TYPE_CHECKING:
     from sargeo.runtime.index import IndexOptions
 
 
-EXPORTABLE = ("clip",)  # the models `sargeo export` writes bundles of in this version
+EXPORTABLE = ("clip", "coca")  # the models `sargeo export` writes bundles of in this version
 
 
 def _run_export(args: argparse.Namespace) -> int:
+    if args.task == "coca":
+        from sargeo.exporting.coca import export_coca
+
+        for flag in ("int8", "model", "eval_data", "prompt"):
+            if getattr(args, flag):
+                raise OptionError(flag, "is not available for coca bundles yet")
+        print(
+            export_coca(
+                Path(args.model_path),
+                Path(args.output),
+                exporter=args.exporter,
+                overwrite=args.overwrite,
+            ).summary()
+        )
+        return 0
     if args.task not in EXPORTABLE:
         raise NotBuiltYetError(f"'sargeo export {args.task}' is not built yet in this version")
     from sargeo.exporting.clip import export_clip
@@ -44,7 +59,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 def add_export(sub: argparse._SubParsersAction) -> None:
     """``sargeo export {clip,coca,gpt} RUN_DIR|CHECKPOINT -o export/NAME [--int8]``."""
-    p = sub.add_parser("export", help="export a model to an ONNX bundle (clip; coca, gpt: not yet)")
+    p = sub.add_parser("export", help="export a model to an ONNX bundle (clip, coca; gpt: not yet)")
     p.add_argument("task", choices=("clip", "coca", "gpt"), help="which model")
     p.add_argument(
         "model_path",

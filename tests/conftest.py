@@ -71,3 +71,13 @@ def tiny_bundle_int8(bundle_root: Path, tiny_run: Path) -> Path:
         "tiny-int8",
         lambda out: export(tiny_run / "run", out, "--int8", "--exporter", "legacy"),
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_coca_run(bundle_root: Path) -> Path:
+    """A tiny CoCa trained for a few steps on narrated synthetic scenes (see `tests.coca_runs`):
+    ``run/`` (the run folder) and ``narrated/`` (its corpus) inside."""
+    from tests.bundles import shared
+    from tests.coca_runs import build_tiny_coca_run
+
+    return shared(bundle_root, "tiny-coca-run", build_tiny_coca_run)

@@ -95,6 +95,10 @@ class ExportResult:
                     f"  parity {role:<13} {inputs:<9} max |diff| {f['max_abs_diff']:.2g},"
                     f" min cosine {f['min_cosine']:.6f} ({f['rows']} rows)"
                 )
+        for beam, share in self.meta.get("caption_parity", {}).items():
+            lines.append(
+                f"  parity captions {beam}: {share:.0%} of images token for token as torch"
+            )
         retrieval = self.meta["metrics"].get("export", {})
         for key in ("mR_torch", "mR_onnx_fp32", "mR_onnx_int8", "mR_change_int8"):
             if key in retrieval:

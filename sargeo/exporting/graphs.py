@@ -53,8 +53,10 @@ def export_graph(
     input_names: Sequence[str],
     output_names: Sequence[str],
     exporter: str = "dynamo",
+    lengths: Sequence[int] = (),
 ) -> Path:
-    """Export ``module`` (put in eval mode here) with a dynamic first (batch) axis on every input.
+    """Export ``module`` (put in eval mode here) with a dynamic first (batch) axis on every input,
+    and a dynamic second (length) axis on the inputs numbered in ``lengths`` (a decoder's prefix).
 
     Output names must not equal a module or parameter name inside ``module``: the dynamo exporter then
     gives an internal value the same name and writes an invalid graph (see the package docstring).
@@ -74,7 +76,11 @@ def export_graph(
             }
             if exporter == "dynamo":
                 batch = torch.export.Dim("batch", min=1, max=4096)
-                dynamic = {"dynamic_shapes": tuple({0: batch} for _ in args)}
+                length = torch.export.Dim("length", min=1, max=4096)
+                shapes = tuple(
+                    {0: batch, 1: length} if i in lengths else {0: batch} for i in range(len(args))
+                )
+                dynamic = {"dynamic_shapes": shapes}
                 options: dict[str, Any] = {
                     "dynamo": True,
                     "external_data": False,
@@ -82,7 +88,11 @@ def export_graph(
                     **dynamic,
                 }
             else:
-                axes = {name: {0: "batch"} for name in [*input_names, *output_names]}
+                axes: dict[str, dict[int, str]] = {
+                    name: {0: "batch"} for name in [*input_names, *output_names]
+                }
+                for i in lengths:
+                    axes[input_names[i]][1] = "length"
                 options = {"dynamo": False, "dynamic_axes": axes, "do_constant_folding": True}
             torch.onnx.export(module, args, str(path), **common, **options)
     except Exception as exc:  # the exporters raise many types; name the failing graph

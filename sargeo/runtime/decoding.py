@@ -415,3 +415,39 @@ def decode(
     if cfg.beam_width == 1:
         return greedy_search(step, prompts, state, cfg, reorder)
     return [beam[0] for beam in beam_search(step, prompts, state, cfg, reorder)]
+
+
+SETTING_KEYS = (
+    "beam_width",
+    "max_length",
+    "min_length",
+    "length_penalty",
+    "length_norm",
+    "no_repeat_ngram_size",
+)
+"""The `DecodeSettings` a model's defaults and a user's overrides may set (the end token is the model's)."""
+
+
+def settings_for(
+    defaults: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None,
+    end_token: int,
+    longest: int,
+) -> DecodeSettings:
+    """A model's default settings with ``overrides`` (None values ignored) and its end token.
+
+    Args:
+        defaults: The model's defaults (a config's or bundle's ``decode``); unknown keys ignored.
+        overrides: The caller's choices; an unknown key is an `OptionError`.
+        end_token: The model's end-of-text token.
+        longest: The most tokens the model can generate (its context less the prompt).
+    """
+    values = {k: v for k, v in defaults.items() if k in SETTING_KEYS}
+    chosen = {k: v for k, v in (overrides or {}).items() if v is not None}
+    unknown = sorted(set(chosen) - set(SETTING_KEYS))
+    if unknown:
+        raise OptionError(unknown[0], "is not a decoding setting")
+    settings = DecodeSettings(**{**values, **chosen}, end_token=end_token)
+    if settings.max_length > longest:
+        raise OptionError("max_length", f"must be at most {longest}, got {settings.max_length}")
+    return settings

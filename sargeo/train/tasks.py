@@ -14,13 +14,19 @@ def _clip() -> TaskAdapter:
     return ClipTask()
 
 
+def _coca() -> TaskAdapter:
+    from sargeo.train.coca_task import CocaTask
+
+    return CocaTask()
+
+
 def _gpt() -> TaskAdapter:
     from sargeo.train.gpt_task import GptTask
 
     return GptTask()
 
 
-TASKS: dict[str, Callable[[], TaskAdapter]] = {"clip": _clip, "gpt": _gpt}
+TASKS: dict[str, Callable[[], TaskAdapter]] = {"clip": _clip, "coca": _coca, "gpt": _gpt}
 
 
 def get_task(name: str) -> TaskAdapter:

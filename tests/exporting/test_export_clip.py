@@ -191,6 +191,8 @@ def test_bad_export_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
         assert len(err) == 1 and needle in err[0]
         assert not (tmp_path / "out").exists()
     assert main(["export", "coca", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == 2
+    assert "holds no checkpoint" in capsys.readouterr().err
+    assert main(["export", "gpt", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == 2
     assert "not built yet" in capsys.readouterr().err
 
 

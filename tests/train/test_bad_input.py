@@ -89,5 +89,9 @@ def test_existing_folder_and_resume_of_another_recipe(
 def test_eval_bad_input(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "retrieval", str(tmp_path), str(corpus)]) == 2
     assert "holds no checkpoint" in capsys.readouterr().err
-    assert main(["train", "coca", "--recipe", "clip-tiny", "-o", str(tmp_path / "r")]) == 2
-    assert "not built yet" in capsys.readouterr().err
+    argv = ["train", "coca", "--recipe", "clip-tiny", "--corpus", str(corpus)]
+    assert main([*argv, "-o", str(tmp_path / "r")]) == 2
+    assert "is a clip recipe, not a coca one" in capsys.readouterr().err
+    argv = ["train", "gpt", "--recipe", "clip-tiny", "--corpus", str(corpus)]
+    assert main([*argv, "-o", str(tmp_path / "r")]) == 2
+    assert "is a clip recipe, not a gpt one" in capsys.readouterr().err

