@@ -193,7 +193,7 @@ def _run_eval_retrieval(args: argparse.Namespace) -> int:
 def _run_demo(args: argparse.Namespace) -> int:
     from sargeo.demo import run_demo
 
-    print(run_demo(Path(args.output), overwrite=args.overwrite, progress=not args.quiet))
+    print(run_demo(main, Path(args.output), overwrite=args.overwrite, progress=not args.quiet))
     return 0
 
 

@@ -22,10 +22,11 @@ SCENE_ARGS = ("--scenes", "1", "--size", "1024", "--sensor", "sentinel-1-iw", "-
 TILE = "128"  # the tiny corpus's Sentinel-1 tiles
 
 
-def _sargeo(argv: list[str], progress: bool) -> str:
-    """Run one sargeo command in this process; its printed report, or an error naming the step."""
-    from sargeo.cli import main
+Command = Callable[[list[str]], int]  # sargeo's CLI entry point: argv in, exit code out
 
+
+def _sargeo(main: Command, argv: list[str], progress: bool) -> str:
+    """Run one sargeo command in this process; its printed report, or an error naming the step."""
     argv = [*argv, *([] if progress else ["-q"])]
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
@@ -43,14 +44,14 @@ def _bundled(task: str) -> bool:
     return task in TASKS and task in EXPORTABLE
 
 
-def run_demo(output: Path, *, overwrite: bool = False, progress: bool = True) -> str:
-    """Run the chain into ``output`` and return a printable report of what it wrote."""
+def run_demo(main: Command, output: Path, *, overwrite: bool = False, progress: bool = True) -> str:
+    """Run the chain into ``output`` with the CLI entry ``main``; returns a printable report."""
     lines: list[str] = []
     with atomic_dir(output, inputs=(), overwrite=overwrite) as tmp:
 
         def step(title: str, argv: list[str], keep: Callable[[str], bool] = bool) -> None:
             lines.append(title)
-            report = _sargeo(argv, progress).replace(str(tmp), str(output))
+            report = _sargeo(main, argv, progress).replace(str(tmp), str(output))
             lines.extend("  " + line for line in report.splitlines() if keep(line))
 
         corpus, scene = tmp / "corpus", tmp / "scene" / "scene_0000" / "sar.tif"
