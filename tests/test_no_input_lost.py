@@ -151,7 +151,15 @@ def _start_tiling(tmp_path: Path, size: int = 3072) -> tuple[subprocess.Popen[st
     scene = _float_scene(tmp_path / "big.tif", seed=3, size=size)
     out = tmp_path / "tiles"
     argv = [*SARGEO, "tile", str(scene), "-o", str(out), "--size", "64", "--readers", "2", "-q"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as from a terminal: a suite started in the background (`cmd &`) hands its children an
+        # ignored SIGINT, and Python then keeps ignoring it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob(".tiles.*.partial/chips/*.tif")):
         assert proc.poll() is None, proc.communicate()
