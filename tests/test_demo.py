@@ -28,6 +28,8 @@ def test_demo_writes_the_chain(tmp_path: Path, capsys: pytest.CaptureFixture[str
         assert hits.total_bounds[0] >= scene.bounds.left - 1e-6
     with rasterio.open(out / "heatmap.tif") as heat:
         assert heat.count == len(QUERIES)
+    captions = gpd.read_file(out / "captions.gpkg", layer="captions")
+    assert len(captions) == 64 and captions["caption"].str.len().min() > 0  # 8 x 8 tiles of 128 px
     png = (out / "map.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert main(["demo", "-o", str(out), "-q"]) == 2  # refuses to overwrite without --overwrite
