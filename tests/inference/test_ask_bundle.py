@@ -11,46 +11,19 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
-import torch
 
 from sargeo.cli import main
-from sargeo.models.gpt import create_gpt
-from sargeo.models.gpt.factory import saved_state
 from sargeo.runtime.bundle import load_bundle
 from sargeo.runtime.gpt import GptModel
-from sargeo.train.checkpoint import save_checkpoint
+from tests.gpt_runs import QUESTION
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-QUESTION = "How many ships are in the image?"
-PAIRS = [(QUESTION, "3 ships."), ("Is there any water?", "yes, open water.")]
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A tiny SAR-GPT trained for 30 steps to answer two questions, its checkpoint and bundle."""
-    torch.manual_seed(0)
-    model = create_gpt("sar-gpt-tiny", texts=[t for pair in PAIRS for t in pair])
-    size = model.preprocess.size
-    encoded = [
-        model.chat.encode(
-            [{"from": "human", "value": f"<image>\n{q}"}, {"from": "gpt", "value": a}]
-        )
-        for q, a in PAIRS
-    ]
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(trainable, lr=3e-3)
-    model.train()
-    for step in range(30):
-        e = encoded[step % 2]
-        ids, mask, labels = (torch.tensor([v]) for v in (e.ids, e.image, e.labels))
-        out = model(torch.randn(1, 3, size, size), ids, mask, torch.ones_like(ids), labels)
-        optimiser.zero_grad()
-        out.loss.backward()
-        optimiser.step()
-    root = tmp_path_factory.mktemp("gpt-bundle")
-    save_checkpoint(root / "ck", saved_state(model.eval()), None, {"task": "gpt"}, model.config)
-    assert main(["export", "gpt", str(root / "ck"), "-o", str(root / "bundle")]) == 0
-    return root / "ck", root / "bundle"
+def exported(tiny_gpt: Path) -> tuple[Path, Path]:
+    """The tiny SAR-GPT's checkpoint and bundle."""
+    return tiny_gpt / "ck", tiny_gpt / "bundle"
 
 
 @pytest.fixture(scope="module")
