@@ -28,6 +28,9 @@ def test_demo_writes_the_chain(tmp_path: Path, capsys: pytest.CaptureFixture[str
         assert hits.total_bounds[0] >= scene.bounds.left - 1e-6
     with rasterio.open(out / "heatmap.tif") as heat:
         assert heat.count == len(QUERIES)
+    assert "[8] ask about the scene" in report  # gpt is exported and asked through its bundle
+    answers = gpd.read_file(out / "answers.gpkg", layer="ask")
+    assert len(answers) > 0 and answers["bundle_sha256"].str.len().eq(64).all()
     png = (out / "map.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert main(["demo", "-o", str(out), "-q"]) == 2  # refuses to overwrite without --overwrite
