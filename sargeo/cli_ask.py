@@ -1,4 +1,5 @@
-"""``sargeo ask RASTER "question" --checkpoint RUN_DIR -o OUT.gpkg [--regions VECTOR | --extent ...]``.
+"""``sargeo ask RASTER "question" --checkpoint RUN_DIR|--bundle DIR -o OUT.gpkg [--regions VECTOR |
+--extent ...]``.
 
 Parser and handler only; the work is `sargeo.inference.ask`'s. Registered by `sargeo.cli`.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sargeo.errors import NotBuiltYetError, OptionError
+from sargeo.errors import OptionError
 from sargeo.records import UNITS
 
 
@@ -23,14 +24,15 @@ def _extent(text: str) -> tuple[float, float, float, float]:
 
 
 def _run_ask(args: argparse.Namespace) -> int:
-    if args.bundle is not None:
-        raise NotBuiltYetError("'sargeo ask --bundle' is not built yet in this version")
-    if args.checkpoint is None:
-        raise OptionError("checkpoint", "is required (a SAR-GPT run folder or checkpoint)")
+    if (args.checkpoint is None) == (args.bundle is None):
+        raise OptionError(
+            "checkpoint",
+            "give --checkpoint (a SAR-GPT run or checkpoint) or --bundle (one of them)",
+        )
     from sargeo.inference.ask import ask_raster
     from sargeo.inference.commands import Reading
 
-    if args.threads:
+    if args.threads and args.checkpoint is not None:
         import torch
 
         torch.set_num_threads(args.threads)
@@ -46,8 +48,10 @@ def _run_ask(args: argparse.Namespace) -> int:
     summary = ask_raster(
         Path(args.raster),
         args.question,
-        Path(args.checkpoint),
+        Path(args.checkpoint) if args.checkpoint else None,
         Path(args.output),
+        bundle=Path(args.bundle) if args.bundle else None,
+        threads=args.threads,
         regions=Path(args.regions) if args.regions else None,
         extent=args.extent,
         tile_size=args.size,
@@ -68,7 +72,12 @@ def add_ask(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--checkpoint", default=None, metavar="RUN_DIR", help="a SAR-GPT run or checkpoint"
     )
-    p.add_argument("--bundle", default=None, metavar="DIR", help="an ONNX bundle (not built yet)")
+    p.add_argument(
+        "--bundle",
+        default=None,
+        metavar="DIR",
+        help="a gpt bundle (export/NAME): the torch-free runtime",
+    )
     p.add_argument("-o", "--output", required=True, metavar="OUT.gpkg", help="answers (GeoPackage)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--regions", default=None, metavar="VECTOR", help="one answer per polygon")
@@ -88,7 +97,7 @@ def add_ask(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--units", default=None, choices=UNITS, help="override the detected units")
     p.add_argument("--polarisations", default=None, metavar="LIST", help="name the bands (VV,VH)")
     p.add_argument("--allow-pixel-coords", action="store_true", help="accept rasters without a CRS")
-    p.add_argument("--threads", type=int, default=None, metavar="N", help="torch threads")
+    p.add_argument("--threads", type=int, default=None, metavar="N", help="inference threads")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_run_ask)

@@ -19,18 +19,21 @@ if TYPE_CHECKING:
     from sargeo.runtime.index import IndexOptions
 
 
-EXPORTABLE = ("clip", "coca")  # the models `sargeo export` writes bundles of in this version
+EXPORTABLE = ("clip", "coca", "gpt")  # the models `sargeo export` writes bundles of in this version
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    if args.task == "coca":
-        from sargeo.exporting.coca import export_coca
+    if args.task in ("coca", "gpt"):
+        if args.task == "coca":
+            from sargeo.exporting.coca import export_coca as export
+        else:
+            from sargeo.exporting.gpt_bundle import export_gpt as export
 
         for flag in ("int8", "model", "eval_data", "prompt"):
             if getattr(args, flag):
-                raise OptionError(flag, "is not available for coca bundles yet")
+                raise OptionError(flag, f"is not available for {args.task} bundles yet")
         print(
-            export_coca(
+            export(
                 Path(args.model_path),
                 Path(args.output),
                 exporter=args.exporter,
@@ -59,7 +62,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 def add_export(sub: argparse._SubParsersAction) -> None:
     """``sargeo export {clip,coca,gpt} RUN_DIR|CHECKPOINT -o export/NAME [--int8]``."""
-    p = sub.add_parser("export", help="export a model to an ONNX bundle (clip, coca; gpt: not yet)")
+    p = sub.add_parser("export", help="export a model to an ONNX bundle (clip, coca, gpt)")
     p.add_argument("task", choices=("clip", "coca", "gpt"), help="which model")
     p.add_argument(
         "model_path",

@@ -81,3 +81,13 @@ def tiny_coca_run(bundle_root: Path) -> Path:
     from tests.coca_runs import build_tiny_coca_run
 
     return shared(bundle_root, "tiny-coca-run", build_tiny_coca_run)
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt(bundle_root: Path) -> Path:
+    """A tiny SAR-GPT trained for a few steps (see `tests.gpt_runs`): ``ck/`` (its checkpoint) and
+    ``bundle/`` (``sargeo export gpt`` of it) inside."""
+    from tests.bundles import shared
+    from tests.gpt_runs import build_tiny_gpt
+
+    return shared(bundle_root, "tiny-gpt", build_tiny_gpt)

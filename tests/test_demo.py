@@ -30,6 +30,9 @@ def test_demo_writes_the_chain(tmp_path: Path, capsys: pytest.CaptureFixture[str
         assert heat.count == len(QUERIES)
     captions = gpd.read_file(out / "captions.gpkg", layer="captions")
     assert len(captions) == 64 and captions["caption"].str.len().min() > 0  # 8 x 8 tiles of 128 px
+    assert "[8] ask about the scene" in report  # gpt is exported and asked through its bundle
+    answers = gpd.read_file(out / "answers.gpkg", layer="ask")
+    assert len(answers) > 0 and answers["bundle_sha256"].str.len().eq(64).all()
     png = (out / "map.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     assert main(["demo", "-o", str(out), "-q"]) == 2  # refuses to overwrite without --overwrite

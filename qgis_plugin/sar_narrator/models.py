@@ -3,8 +3,7 @@
 - ``clip`` (text search): `sargeo.runtime.clip.ClipModel`.
 - ``coca`` (captioning): ``sargeo.runtime.coca.CocaModel`` (`Captioner`: decoding settings, then
   captions with their hypotheses).
-- ``gpt`` (visual question answering): ``sargeo.runtime.gpt.GptModel`` (`Answerer`, a proposal: no
-  SAR-GPT runtime exists yet).
+- ``gpt`` (visual question answering): ``sargeo.runtime.gpt.GptModel`` (`Answerer`).
   Until the vendored runtime has a task's module, loading such a bundle says so in one line.
 
 `load_model` loads and checks a bundle (hashes, format version), and refuses one of another task

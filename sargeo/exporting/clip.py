@@ -99,6 +99,8 @@ class ExportResult:
             lines.append(
                 f"  parity captions {beam}: {share:.0%} of images token for token as torch"
             )
+        for search, share in self.meta.get("answer_parity", {}).items():
+            lines.append(f"  parity answers {search}: {share:.0%} token for token as torch")
         retrieval = self.meta["metrics"].get("export", {})
         for key in ("mR_torch", "mR_onnx_fp32", "mR_onnx_int8", "mR_change_int8"):
             if key in retrieval:

@@ -1,4 +1,4 @@
-"""SAR-GPT -> two ONNX graphs (a first step toward its bundle; `sargeo export gpt` is not wired yet).
+"""SAR-GPT -> two ONNX graphs, and ``sargeo export gpt``: the bundle (`export_gpt`), checked against torch.
 
 ``vision.onnx``: images (batch, 3, size, size) -> ``image_embeds`` (batch, slots, width), the image
 tower and the projector. ``lm_step.onnx``: one language-model step with a key-value cache: ``embeds``
@@ -8,6 +8,11 @@ position and ``present_k``/``present_v`` with P + T positions. The exporter fixe
 one position, so the first step gets one masked dummy position (mask 0) before the prompt.
 `greedy_onnx` decodes with the two graphs in onnxruntime and numpy (the token table is a numpy array),
 and `export_gpt_graphs` checks that it gives the tokens the torch model gives.
+
+The bundle (`export_gpt`, written by `sargeo.exporting.gpt_bundle`) holds the graphs optimised
+offline as ``vision_encoder.onnx`` and ``lm_step.onnx``, the token table, the tokenizer's file and the
+chat prompt's pieces; it is written only when `sargeo.runtime.gpt.GptModel` gives the torch model's
+prompt ids and greedy answers.
 """
 
 from __future__ import annotations

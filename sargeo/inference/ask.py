@@ -1,17 +1,18 @@
-"""``sargeo ask``: a question about regions of a raster, answered by SAR-GPT (the torch path).
+"""``sargeo ask``: a question about regions of a raster, answered by SAR-GPT: the torch model of a
+checkpoint, or a bundle through the torch-free runtime (`sargeo.runtime.gpt.GptModel`).
 
 The regions are the polygons of a vector file (reprojected to the raster's CRS; each one's bounding
 window is read), one extent in the raster's CRS, or, without either, the raster's tiles. Each region's
 window is read from the raster engine, prepared as in training (`sargeo.runtime.preprocess`) and
 answered in a fresh conversation. The GeoPackage (layer ``ask``) has one polygon per region with the
-question, the answer, the model and checkpoint hash, and the tile attributes of the embedding index
+question, the answer, the model, checkpoint and bundle hashes, and the tile attributes of the embedding index
 (`sargeo.runtime.index.TILE_FIELDS`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from sargeo.runtime.gpkg import Field, Style, write_polygons
 from sargeo.runtime.grid import Window, intersection, pixel_to_xy, tile_windows
 from sargeo.runtime.index import TILE_FIELDS
 from sargeo.runtime.pipeline import prepare_window
+from sargeo.runtime.preprocess import PreprocessSpec
 from sargeo.runtime.styles import graduated_qml
 
 LAYER = "ask"
@@ -36,6 +38,7 @@ FIELDS = [
     *TILE_FIELDS,
     Field("model", "TEXT"),
     Field("checkpoint_sha256", "TEXT"),
+    Field("bundle_sha256", "TEXT"),
 ]
 MAX_REGION_PX = 8192
 """Largest side of a region read at full resolution (bigger regions: draw smaller ones)."""
@@ -111,12 +114,62 @@ def _vector_bounds(path: Path, source: GeoWindowSource) -> list[tuple[float, ...
     return [tuple(float(v) for v in g.bounds) for g in frame.geometry]
 
 
+@dataclass(frozen=True)
+class Answerer:
+    """A model that answers one question about prepared images, with its provenance."""
+
+    name: str
+    preprocess: PreprocessSpec
+    answer: Callable[[np.ndarray], str]
+    """Prepared image (3, S, S) -> answer."""
+    checkpoint_sha256: str = ""
+    bundle_sha256: str = ""
+
+
+def torch_answerer(checkpoint: Path, question: str, max_new_tokens: int | None) -> Answerer:
+    """The torch model of a SAR-GPT run or checkpoint; a question too long fails here."""
+    import torch
+
+    from sargeo.models.gpt import load_gpt
+    from sargeo.models.gpt.generate import generate
+
+    model = load_gpt(checkpoint)
+    model.chat.prompt([], question)
+
+    def answer(image: np.ndarray) -> str:
+        return generate(
+            model, torch.from_numpy(image), question, max_new_tokens=max_new_tokens
+        ).text
+
+    sha = str(model.config.get("checkpoint_sha256", ""))
+    return Answerer(model.name, model.preprocess, answer, sha)
+
+
+def bundle_answerer(
+    bundle: Path, question: str, max_new_tokens: int | None, threads: int | None = None
+) -> Answerer:
+    """A ``gpt`` bundle through the torch-free runtime; a question too long fails here."""
+    from sargeo.runtime.bundle import load_bundle
+    from sargeo.runtime.gpt import GptModel
+
+    model = GptModel(load_bundle(bundle), threads)
+    model.text.prompt(question)
+
+    def answer(image: np.ndarray) -> str:
+        return model.answer(image[None], [question], max_new_tokens)[0]
+
+    sha = str(model.bundle.meta.get("training", {}).get("checkpoint_sha256", ""))
+    return Answerer(model.name, model.bundle.preprocess, answer, sha, model.bundle.sha256)
+
+
 def ask_raster(
     raster: Path,
     question: str,
-    checkpoint: Path,
+    checkpoint: Path | None,
     output: Path,
     *,
+    bundle: Path | None = None,
+    threads: int | None = None,
     regions: Path | None = None,
     extent: Sequence[float] | None = None,
     tile_size: int = 512,
@@ -125,12 +178,12 @@ def ask_raster(
     overwrite: bool = False,
     progress: bool = True,
 ) -> str:
-    """Answer ``question`` about each region of ``raster``; write them to ``output``; a summary."""
+    """Answer ``question`` about each region of ``raster`` with a checkpoint or a bundle (one of
+    them); write the answers to ``output``; a summary."""
     from tqdm import tqdm
 
-    from sargeo.models.gpt import load_gpt
-    from sargeo.models.gpt.generate import generate
-
+    if (checkpoint is None) == (bundle is None):
+        raise OptionError("checkpoint", "give a checkpoint or a bundle (one of them)")
     if not question.strip():
         raise InputError("the question is empty")
     if output.suffix.lower() != ".gpkg":
@@ -145,20 +198,20 @@ def ask_raster(
         polarisations=r.polarisations, allow_pixel_coords=r.allow_pixel_coords,
     )[0]  # fmt: skip
     chosen = regions_of(source, regions, extent, tile_size)
-    model = load_gpt(checkpoint)
-    model.chat.prompt([], question)  # a question too long for the context fails before any read
+    if bundle is not None:  # a question too long for the context fails before any read
+        model = bundle_answerer(bundle, question, max_new_tokens, threads)
+    else:
+        assert checkpoint is not None
+        model = torch_answerer(checkpoint, question, max_new_tokens)
     started = time.perf_counter()
     features: list[tuple[list[tuple[float, float]], list[Any]]] = []
     reader = source.open_reader()
     try:
-        import torch
-
         for region in tqdm(chosen, disable=not progress, unit="region", leave=False):
             w = region.window
             data = reader.read(w)
             valid = float(1.0 - np.ma.getmaskarray(data).all(axis=0).mean())
-            image = torch.from_numpy(prepare_window(data, source, model.preprocess))
-            answer = generate(model, image, question, max_new_tokens=max_new_tokens)
+            answer = model.answer(prepare_window(data, source, model.preprocess))
             corners = [(w.col, w.row), (w.col + w.width, w.row), (w.col + w.width, w.row + w.height),
                        (w.col, w.row + w.height), (w.col, w.row)]  # fmt: skip
             spacing = source.pixel_spacing(w)
@@ -166,8 +219,8 @@ def ask_raster(
                 f"r{w.row:06d}_c{w.col:06d}", source.name, w.col, w.row, w.width, w.height,
                 float(spacing[0]), float(spacing[1]), source.acquisition_time, valid,
             ]  # fmt: skip
-            values = [region.number, question, answer.text, *tile, model.name]
-            values.append(model.config.get("checkpoint_sha256", ""))
+            values = [region.number, question, answer, *tile, model.name]
+            values += [model.checkpoint_sha256, model.bundle_sha256]
             features.append(([pixel_to_xy(source.transform, x, y) for x, y in corners], values))
     finally:
         reader.close()
@@ -176,7 +229,7 @@ def ask_raster(
         graduated_qml("region", [float(v[0]) for _, v in features], label="answer"),
         "one colour per region, the answer as label",
     )
-    inputs = [raster, checkpoint, *([regions] if regions else [])]
+    inputs = [raster, *[p for p in (checkpoint, bundle, regions) if p is not None]]
     with atomic_file(output, inputs=inputs) as tmp:
         count = write_polygons(tmp, LAYER, source.crs, FIELDS, features, style)
     seconds = time.perf_counter() - started

@@ -193,7 +193,8 @@ def test_bad_export_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["export", "coca", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == 2
     assert "holds no checkpoint" in capsys.readouterr().err
     assert main(["export", "gpt", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == 2
-    assert "not built yet" in capsys.readouterr().err
+    assert "holds no checkpoint" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_existing_bundle_needs_overwrite(

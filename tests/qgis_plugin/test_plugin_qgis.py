@@ -204,7 +204,8 @@ def test_dock_searches_asks_captions_in_tasks_and_saves_a_screenshot(
 def test_caption_and_vqa_find_their_regions_and_refuse_bundles_they_cannot_run(
     qgis: RunInQgis, installed: tuple[Path, Path], tiny_bundle: Path, tmp_path: Path
 ) -> None:
-    """Up to the model: CoCa and SAR-GPT runtimes do not exist yet (see qgis_plugin_describe.py)."""
+    """Up to the model, with stand-in models (see qgis_plugin_describe.py); a task whose runtime the
+    zip lacks is refused in one line."""
     scene = write_scene(tmp_path / "scene.tif")  # 192 px at 10 m, EPSG:32633
     args = [tiny_bundle, scene, tmp_path]
     env = plugin_env(*installed)
@@ -262,3 +263,27 @@ def test_caption_with_a_real_coca_bundle(
     assert r["runtime"].startswith(str(installed[0]))
     assert r["count"] == 16 and r["crs"] == "EPSG:4326" and r["labels"]
     assert all(c.strip() for c in r["captions"]) and all(s < 0 for s in r["scores"])
+
+
+def test_vqa_with_a_real_gpt_bundle(
+    qgis: RunInQgis, installed: tuple[Path, Path], chip: Path, tiny_gpt: Path, tmp_path: Path
+) -> None:
+    """``sargeo:vqa`` end to end with the tiny SAR-GPT bundle and the zip's GPT runtime: the answer
+    about the chip's whole extent is the one ``sargeo ask --bundle`` gives."""
+    from sargeo.cli import main as sargeo_main
+    from tests.gpt_runs import QUESTION
+
+    bundle = tiny_gpt / "bundle"
+    args = [chip, bundle, QUESTION, tmp_path / "answers.gpkg"]
+    r = qgis(
+        HERE / "qgis_plugin_gpt.py", args, timeout=300, processing=True, env=plugin_env(*installed)
+    )
+    assert r["runtime"].startswith(str(installed[0])) and not r["torch"]
+    assert r["count"] == 1 and r["crs"] == "EPSG:4326" and r["labels"]
+    assert r["widths"] == [512] and r["answers"][0].strip()
+    out = tmp_path / "cli.gpkg"
+    argv = ["ask", str(chip), QUESTION, "--bundle", str(bundle), "-o", str(out), "-q"]
+    assert sargeo_main([*argv, "--size", "512", "--threads", "1"]) == 0
+    import geopandas as gpd
+
+    assert list(gpd.read_file(out, layer="ask")["answer"]) == r["answers"]

@@ -12,13 +12,20 @@ inference gets exactly the tokens it had in training.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sargeo.errors import InputError
+from sargeo.runtime.gpt_text import (
+    WORD,
+    WORD_SPECIALS,
+    decode_bytes,
+    decode_words,
+    encode_bytes,
+    encode_words,
+)
 
 IGNORE = -100
 """Label of a token without loss (prompts, image slots, padding)."""
@@ -58,30 +65,18 @@ class ByteCodec:
         return text + ("<|im_start|>assistant\n" if generation_prompt else "")
 
     def encode(self, text: str) -> list[int]:
-        out: list[int] = []
-        rest = text
-        while rest:
-            hits = [(rest.find(s), s) for s in self.SPECIALS if s in rest]
-            if not hits:
-                out.extend(rest.encode("utf-8"))
-                break
-            at, special = min(hits)
-            out.extend(rest[:at].encode("utf-8"))
-            out.append(self.ids[special])
-            rest = rest[at + len(special) :]
-        return out
+        return encode_bytes(self.ids, text)
 
     def decode(self, ids: Sequence[int]) -> str:
-        return bytes(i for i in ids if i < 256).decode("utf-8", errors="replace")
+        return decode_bytes(ids)
 
 
 class WordCodec(ByteCodec):
     """Whole words as tokens (a vocabulary collected from the training dialogues, kept in the model
     config) plus ChatML's special tokens and ``<unk>``: short sequences, for the tiny model."""
 
-    SPECIALS = ("<|im_start|>", "<|im_end|>", "<|pad|>", "<unk>", "\n")
-    WORD = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+(?:[-'][^\W\d_]+)*|[^\w\s]|_")
-    NO_SPACE_BEFORE = frozenset(".,;:!?%)'")
+    SPECIALS = WORD_SPECIALS
+    WORD = WORD
 
     def __init__(self, words: Sequence[str]) -> None:
         self.vocab = [*self.SPECIALS, *dict.fromkeys(w for w in words if w not in self.SPECIALS)]
@@ -98,31 +93,10 @@ class WordCodec(ByteCodec):
         return [w for w, _ in counts.most_common()]
 
     def encode(self, text: str) -> list[int]:
-        out: list[int] = []
-        unk = self.ids["<unk>"]
-        for piece in re.split(r"(<\|im_start\|>|<\|im_end\|>|<\|pad\|>|\n)", text):
-            if piece in self.ids and piece in self.SPECIALS:
-                out.append(self.ids[piece])
-            else:
-                out.extend(self.ids.get(w, unk) for w in self.WORD.findall(piece))
-        return out
+        return encode_words(self.ids, text)
 
     def decode(self, ids: Sequence[int]) -> str:
-        text = ""
-        for i in ids:
-            word = self.vocab[i] if 0 <= i < len(self.vocab) else "<unk>"
-            if word in self.SPECIALS[:3]:
-                continue
-            glue = (
-                ""
-                if not text
-                or text.endswith(("\n", "("))
-                or word[0] in self.NO_SPACE_BEFORE
-                or word == "\n"
-                else " "
-            )
-            text += glue + word
-        return text
+        return decode_words(self.vocab, ids)
 
 
 class HFCodec:
