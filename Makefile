@@ -21,13 +21,15 @@ demo: setup
 	$(VENV)/bin/sargeo demo -o demo-out --overwrite
 
 # Trains and exports the default models into export/ (bundles are built here, never committed):
-# the default corpus, then each model's default and tiny recipes, each exported fp32 and int8.
+# the default corpus, then each model's default and tiny recipes, each exported fp32 (and CLIP int8).
 # Each step is skipped when its output is complete, and an interrupted training run resumes.
 RUNS := runs
 CORPUS := $(RUNS)/corpus
 SARGEO := $(VENV)/bin/sargeo
-# task:recipe:bundle name
-MODELS := clip:clip-lite-progressive:sar-rs-clip-lite clip:clip-tiny:sar-rs-clip-tiny
+# task:recipe:bundle name; SAR-GPT lite starts from the SAR-RS-CLIP lite run's image tower (--init)
+MODELS := clip:clip-lite-progressive:sar-rs-clip-lite clip:clip-tiny:sar-rs-clip-tiny \
+	coca:coca-lite-progressive:sar-rs-coca-lite coca:coca-tiny:sar-rs-coca-tiny \
+	gpt:gpt-lite-two-stage:sar-gpt-lite gpt:gpt-tiny:sar-gpt-tiny
 
 models: setup
 	@test -f $(CORPUS)/card.json || $(SARGEO) corpus build -o $(CORPUS) --overwrite
@@ -35,10 +37,11 @@ models: setup
 		task=$${spec%%:*}; rest=$${spec#*:}; recipe=$${rest%%:*}; name=$${rest#*:}; run=$(RUNS)/$$name; \
 		if [ ! -f $$run/final/model.pt ]; then \
 			resume=$$( [ -f $$run/run.json ] && echo --resume ); \
-			$(SARGEO) train $$task --recipe $$recipe --corpus $(CORPUS) -o $$run $$resume || exit 1; \
+			init=$$( [ $$name = sar-gpt-lite ] && echo --init $(RUNS)/sar-rs-clip-lite ); \
+			$(SARGEO) train $$task --recipe $$recipe --corpus $(CORPUS) -o $$run $$resume $$init || exit 1; \
 		fi; \
 		test -f export/$$name/bundle.json || $(SARGEO) export $$task $$run -o export/$$name --overwrite || exit 1; \
-		test -f export/$$name-int8/bundle.json || \
+		[ $$task != clip ] || test -f export/$$name-int8/bundle.json || \
 			$(SARGEO) export $$task $$run -o export/$$name-int8 --int8 --overwrite || exit 1; \
 	done
 
