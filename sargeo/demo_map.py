@@ -70,7 +70,7 @@ def draw_map(
         ax.tick_params(labelsize=7)
         fig.colorbar(layer, ax=ax, fraction=0.04, label="cosine similarity")
     if captions is not None and captions.exists():
-        tiles = gpd.read_file(captions)
+        tiles = gpd.read_file(captions, layer="captions")
         text = "\n".join(
             f"{row.get('tile_id', i)}: {row['caption']}" for i, row in tiles.head(6).iterrows()
         )
