@@ -16,22 +16,11 @@ from sargeo.models.clip import SarClip
 
 def load_clip(path: Path) -> tuple[SarClip, dict[str, Any]]:
     """The model of a run folder (its final model, else newest checkpoint) or checkpoint, and its meta."""
-    from sargeo.train.checkpoint import find_checkpoint, load_checkpoint
-    from sargeo.train.tasks import get_task
+    from sargeo.train.tasks import restore_trained
 
-    folder = find_checkpoint(path)
-    meta, config, weights, _ = load_checkpoint(folder, with_state=False)
-    if meta.get("task") != "clip":
-        raise InputError(f"{folder} is a {meta.get('task')} checkpoint, not a clip one")
-    model = get_task("clip").restore_model(config)
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as exc:
-        raise InputError(
-            f"checkpoint {folder} does not fit its model config: {str(exc).splitlines()[0]}"
-        ) from exc
+    model, meta, folder = restore_trained(path, "clip")
     assert isinstance(model, SarClip)
-    return model.eval(), {**meta, "checkpoint": str(folder)}
+    return model, {**meta, "checkpoint": str(folder)}
 
 
 def caption_file(data: Path) -> Path:

@@ -143,27 +143,14 @@ def load_coca(path: Path) -> LoadedCoca:
     Raises:
         InputError: no checkpoint there, or one of another task (a CLIP run) or that does not fit.
     """
-    from sargeo.train.checkpoint import find_checkpoint, load_checkpoint
-    from sargeo.train.tasks import get_task
+    from sargeo.train.tasks import restore_trained
 
     if not path.exists():
         raise InputError(f"checkpoint {path} does not exist (a run folder or checkpoint folder)")
-    folder = find_checkpoint(path)
-    meta, config, weights, _ = load_checkpoint(folder, with_state=False)
-    if meta.get("task") != "coca":
-        raise InputError(
-            f"{folder} is a {meta.get('task')} checkpoint; captioning needs a coca one"
-            " (sargeo train coca)"
-        )
-    model = get_task("coca").restore_model(config)
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as exc:
-        raise InputError(
-            f"checkpoint {folder} does not fit its model config: {str(exc).splitlines()[0]}"
-        ) from exc
+    wrong = "; captioning needs a coca one (sargeo train coca)"
+    model, _, folder = restore_trained(path, "coca", wrong)
     assert isinstance(model, SarCoca)
-    return LoadedCoca(model.eval(), folder, sha256_file(folder / "model.pt"))
+    return LoadedCoca(model, folder, sha256_file(folder / "model.pt"))
 
 
 @dataclass(frozen=True)
