@@ -35,6 +35,7 @@ from sargeo.exporting.source import (
     eval_csv,
     load_source,
     training_metrics,
+    training_record,
 )
 from sargeo.exporting.tokenizers import write_tokenizer
 from sargeo.models.clip import SarClip
@@ -353,13 +354,7 @@ def _export(
             "logit_scale": logit_scale,
             "space": source.weights_sha256,
         },
-        "training": {
-            "source": str(source.origin),
-            "checkpoint": str(source.checkpoint),
-            "checkpoint_meta": source.meta,
-            "recipe": source.recipe,
-            "model_config": model.config,
-        },
+        "training": training_record(source, model.config),
         "data_card": data_card(source),
         "metrics": {"training": training_metrics(source), "export": metrics},
         "parity": parity,

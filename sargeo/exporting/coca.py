@@ -35,6 +35,7 @@ from sargeo.exporting.source import (
     _run_dir_of,
     data_card,
     training_metrics,
+    training_record,
     weights_digest,
 )
 from sargeo.exporting.tokenizers import write_tokenizer
@@ -165,13 +166,7 @@ def export_coca(
             "decode": dict(model.decode_defaults),
             "decode_context": model.context_length,
             "embedding_size": 0,
-            "training": {
-                "source": str(source.origin),
-                "checkpoint": str(source.checkpoint),
-                "checkpoint_meta": source.meta,
-                "recipe": source.recipe,
-                "model_config": model.config,
-            },
+            "training": training_record(source, model.config),
             "data_card": data_card(source),
             "metrics": {"training": training_metrics(source), "export": {}},
             "software": _software(exporter),

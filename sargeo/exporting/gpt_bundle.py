@@ -28,7 +28,13 @@ from sargeo.exporting.clip import ExportResult, _finish, _graph_entry, _software
 from sargeo.exporting.gpt import export_gpt_graphs
 from sargeo.exporting.graphs import optimise
 from sargeo.exporting.parity import FP32, ParityError, check, compare
-from sargeo.exporting.source import ExportSource, _run_dir_of, data_card, training_metrics
+from sargeo.exporting.source import (
+    ExportSource,
+    _run_dir_of,
+    data_card,
+    training_metrics,
+    training_record,
+)
 from sargeo.models.gpt import SarGpt, load_gpt
 from sargeo.models.gpt.chat import ByteCodec, HFCodec, WordCodec
 from sargeo.models.gpt.generate import generate
@@ -186,12 +192,8 @@ def export_gpt(
             "cache": shapes["cache"],
             "embedding_size": 0,
             "training": {
-                "source": str(source.origin),
-                "checkpoint": str(source.checkpoint),
+                **training_record(source, model.config),
                 "checkpoint_sha256": model.config.get("checkpoint_sha256", ""),
-                "checkpoint_meta": source.meta,
-                "recipe": source.recipe,
-                "model_config": model.config,
             },
             "data_card": data_card(source),
             "metrics": {"training": training_metrics(source), "export": {}},

@@ -131,6 +131,17 @@ def data_card(source: ExportSource) -> dict[str, Any] | None:
     return None
 
 
+def training_record(source: ExportSource, model_config: dict[str, Any]) -> dict[str, Any]:
+    """A bundle's ``training`` entry: where its weights came from and how they were trained."""
+    return {
+        "source": str(source.origin),
+        "checkpoint": str(source.checkpoint),
+        "checkpoint_meta": source.meta,
+        "recipe": source.recipe,
+        "model_config": model_config,
+    }
+
+
 def training_metrics(source: ExportSource) -> dict[str, Any]:
     """The last evaluation of each stage of the run (``eval.csv``), as numbers."""
     if source.run_dir is None or not (source.run_dir / "eval.csv").is_file():
