@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from sargeo.atomic import atomic_file
 from sargeo.errors import InputError, OptionError, OutputError
-from sargeo.inference.geo_source import open_rasters
+from sargeo.inference.geo_source import GeoWindowSource, open_rasters
 from sargeo.runtime.bundle import load_bundle
 from sargeo.runtime.clip import ClipModel
 from sargeo.runtime.grid import Transform
@@ -44,6 +44,18 @@ class Reading:
     units: str | None = None
     polarisations: tuple[str, ...] | None = None
     allow_pixel_coords: bool = False
+
+    def open(self, rasters: Sequence[Path]) -> list[GeoWindowSource]:
+        """The rasters opened this way: one source each, or one mosaic."""
+        return open_rasters(
+            rasters,
+            mosaic=self.mosaic,
+            crs=self.crs,
+            resolution=self.resolution,
+            units=self.units,
+            polarisations=self.polarisations,
+            allow_pixel_coords=self.allow_pixel_coords,
+        )
 
 
 def progress_bar(show: bool, what: str) -> tuple[Callable[[int, int], None], Callable[[], None]]:
@@ -72,15 +84,7 @@ def _index(
     reading: Reading,
     progress: bool,
 ) -> tuple[EmbeddingIndex, bool]:
-    sources = open_rasters(
-        rasters,
-        mosaic=reading.mosaic,
-        crs=reading.crs,
-        resolution=reading.resolution,
-        units=reading.units,
-        polarisations=reading.polarisations,
-        allow_pixel_coords=reading.allow_pixel_coords,
-    )
+    sources = reading.open(rasters)
     update, close = progress_bar(progress, "embedding tiles")
     try:
         return build_index(

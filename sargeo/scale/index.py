@@ -21,7 +21,6 @@ import numpy as np
 from sargeo.atomic import atomic_dir, check_not_an_input
 from sargeo.errors import InputError, OutputError
 from sargeo.inference.commands import Reading, progress_bar
-from sargeo.inference.geo_source import GeoWindowSource, open_rasters
 from sargeo.runtime.bundle import load_bundle
 from sargeo.runtime.clip import ClipModel
 from sargeo.runtime.index import (
@@ -58,18 +57,6 @@ class IndexJob:
     options: IndexOptions
 
 
-def _open(rasters: Sequence[Path], reading: Reading) -> list[GeoWindowSource]:
-    return open_rasters(
-        rasters,
-        mosaic=reading.mosaic,
-        crs=reading.crs,
-        resolution=reading.resolution,
-        units=reading.units,
-        polarisations=reading.polarisations,
-        allow_pixel_coords=reading.allow_pixel_coords,
-    )
-
-
 def worker_model(bundle: str, sha256: str, threads: int | None) -> ClipModel:
     """The bundle's model, loaded once per worker process; refused when the worker's copy differs."""
     model = cached(
@@ -86,7 +73,7 @@ def index_part(partition: Partition, part: str, job: IndexJob) -> int:
     sources = cached(
         "rasters",
         (job.rasters, job.reading),
-        lambda: _open([Path(p) for p in job.rasters], job.reading),
+        lambda: job.reading.open([Path(p) for p in job.rasters]),
     )
     source = sources[partition.source]
     windows, positions = flat_grid(source, job.options)
@@ -134,7 +121,7 @@ def index_on_dask(
     cluster.check()
     started = time.perf_counter()
     model = ClipModel(load_bundle(bundle), options.threads)
-    sources = _open(rasters, reading)
+    sources = reading.open(rasters)
     key = index_key(source_records(sources), model.bundle, options)
     if output.exists():
         if not output.is_dir() or read_manifest(output) is None:
