@@ -372,6 +372,19 @@ def _write_footprints(index: EmbeddingIndex) -> None:
     write_polygons(index.folder / FOOTPRINTS, "tiles", index.crs(), TILE_FIELDS, features)
 
 
+def current_index(output: Path, key: dict[str, Any]) -> EmbeddingIndex | None:
+    """The index at ``output`` when it is complete with exactly this key (reuse it), else None.
+
+    Raises:
+        OutputError: when ``output`` exists and is not an index (it is never replaced then).
+    """
+    if not output.exists():
+        return None
+    if not output.is_dir() or read_manifest(output) is None:
+        raise OutputError(f"{output} exists and is not a sargeo index; name a new folder")
+    return open_index(output) if is_current(output, key) else None
+
+
 def build_index(
     output: Path,
     sources: Sequence[WindowSource],
@@ -393,11 +406,9 @@ def build_index(
     options.check()
     records = source_records(sources)
     key = index_key(records, model.bundle, options)
-    if output.exists():
-        if not output.is_dir() or read_manifest(output) is None:
-            raise OutputError(f"{output} exists and is not a sargeo index; name a new folder")
-        if is_current(output, key):
-            return open_index(output), True
+    current = current_index(output, key)
+    if current is not None:
+        return current, True
     files = [f for s in sources for f in s.files]
     with atomic_dir(output, inputs=[*files, *inputs], overwrite=True) as tmp:
         write_index(tmp, sources, model, options, progress=progress, cancelled=cancelled)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sargeo.atomic import atomic_dir, check_not_an_input
-from sargeo.errors import InputError, OutputError
+from sargeo.errors import InputError
 from sargeo.inference.commands import Reading, progress_bar
 from sargeo.runtime.bundle import load_bundle
 from sargeo.runtime.clip import ClipModel
@@ -29,12 +29,11 @@ from sargeo.runtime.index import (
     EmbeddingIndex,
     IndexOptions,
     check_sources,
+    current_index,
     finish_index,
     flat_grid,
     index_key,
-    is_current,
     open_index,
-    read_manifest,
     source_records,
     tile_block,
 )
@@ -123,11 +122,9 @@ def index_on_dask(
     model = ClipModel(load_bundle(bundle), options.threads)
     sources = reading.open(rasters)
     key = index_key(source_records(sources), model.bundle, options)
-    if output.exists():
-        if not output.is_dir() or read_manifest(output) is None:
-            raise OutputError(f"{output} exists and is not a sargeo index; name a new folder")
-        if is_current(output, key):
-            return open_index(output), None
+    current = current_index(output, key)
+    if current is not None:
+        return current, None
     files = [f for s in sources for f in s.files]
     check_not_an_input(output, [*files, bundle])
     check_sources(sources, model)
