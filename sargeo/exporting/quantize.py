@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sargeo.exporting.graphs import count_ops
+from sargeo.exporting.parity import compare
 
 CONV_GRAPH = 4
 """More Conv nodes than this make a convolutional graph (a ViT's patch embedding is one Conv)."""
@@ -56,9 +57,7 @@ def _min_cosine(fp32: Path, int8: Path, input_name: str, images: npt.NDArray[np.
             for i in range(0, len(images), 16)
         ]
         outputs.append(np.concatenate(runs).reshape(len(images), -1))
-    a, b = outputs
-    cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-12)
-    return float(cos.min())
+    return compare(*outputs)["min_cosine"]
 
 
 @contextlib.contextmanager
