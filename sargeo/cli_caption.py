@@ -10,6 +10,8 @@ from typing import Any
 
 from sargeo.cli_bundles import _add_reading, _options
 from sargeo.errors import OptionError
+from sargeo.scale.cluster import CAPTION_PARTITION, from_arguments
+from sargeo.scale.cluster import add_arguments as add_cluster_arguments
 
 
 def _decode(args: argparse.Namespace) -> dict[str, Any]:
@@ -31,6 +33,8 @@ def _run_caption(args: argparse.Namespace) -> int:
     if output.suffix.lower() == ".jsonl":
         if args.checkpoint is None:
             raise OptionError("output", "PRED.jsonl needs --checkpoint (bundles caption rasters)")
+        if args.workers is not None or args.scheduler is not None:
+            raise OptionError("workers", "and --scheduler caption rasters; PRED.jsonl runs here")
         from sargeo.eval.generate import generate_predictions
 
         print(
@@ -69,6 +73,7 @@ def _run_caption(args: argparse.Namespace) -> int:
             reading=reading,
             overwrite=args.overwrite,
             progress=not args.quiet,
+            cluster=from_arguments(args),
         )
     )
     return 0
@@ -103,6 +108,7 @@ def add_caption(sub: argparse._SubParsersAction) -> None:
         "--max-images", type=int, default=0, metavar="N", help="with PRED.jsonl: first N images"
     )
     _add_reading(p)
+    add_cluster_arguments(p, CAPTION_PARTITION)
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_run_caption)

@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
 import torch
 
-from sargeo.atomic import atomic_file
+from sargeo.atomic import atomic_file, check_not_an_input
 from sargeo.errors import InputError, OptionError, OutputError
 from sargeo.inference.commands import Reading, progress_bar
 from sargeo.inference.geo_source import GeoWindowSource, open_rasters
@@ -39,6 +39,9 @@ from sargeo.runtime.index import TILE_FIELDS
 from sargeo.runtime.pipeline import check_source, embed_windows
 from sargeo.runtime.preprocess import PreprocessSpec
 from sargeo.runtime.styles import graduated_qml
+
+if TYPE_CHECKING:
+    from sargeo.scale.cluster import Cluster
 
 LAYER = "captions"
 MAX_REGION_PX = 4096
@@ -258,6 +261,133 @@ def _caption_windows(
     return out, done.valid
 
 
+@dataclass(frozen=True)
+class CaptionPlan:
+    """What one caption job covers: the windows of the tile grid or of the regions, in order.
+
+    Attributes:
+        windows: Pixel windows to caption.
+        ids: Their tile ids (``rRRRR_cCCCC``, or ``regionNNNN_IIII``).
+        rings: Their footprints in the raster's CRS (a region: its polygon's outer ring).
+        numbers: Their region's feature number (-1 for tiles).
+        max_nodata: Windows with a larger share of invalid pixels are not captioned.
+        what: ``tiles`` or ``regions``.
+    """
+
+    windows: list[Window]
+    ids: list[str]
+    rings: list[Ring]
+    numbers: list[int]
+    max_nodata: float
+    what: str
+
+
+def plan_captions(
+    source: GeoWindowSource, regions: Path | None, options: CaptionOptions
+) -> CaptionPlan:
+    """The windows to caption: the tile grid of ``options``, or each polygon of ``regions``."""
+    if regions is not None:
+        parts = _read_regions(regions, source)
+        return CaptionPlan(
+            [r.window for r in parts],
+            [f"region{r.number:04d}_{i:04d}" for i, r in enumerate(parts)],
+            [r.ring for r in parts],
+            [r.number for r in parts],
+            0.999,
+            "regions",
+        )
+    grid = tile_windows(source.width, source.height, options.size, options.overlap)
+    windows = [w for row in grid for w in row]
+    return CaptionPlan(
+        windows,
+        [f"r{r:04d}_c{c:04d}" for r, row in enumerate(grid) for c in range(len(row))],
+        [_footprint(source, w) for w in windows],
+        [-1] * len(windows),
+        options.max_nodata,
+        "tiles",
+    )
+
+
+def open_captioner(checkpoint: Path | None, bundle: Path | None, threads: int | None) -> _Captioner:
+    """A CoCa run or checkpoint (torch), or an exported CoCa bundle (ONNX Runtime): exactly one."""
+    if (checkpoint is None) == (bundle is None):
+        raise OptionError("checkpoint", "or `bundle`: give exactly one model")
+    if bundle is not None:
+        return _bundle_captioner(bundle, threads)
+    return _torch_captioner(cast(Path, checkpoint), threads)
+
+
+def open_source(raster: Path, reading: Reading) -> GeoWindowSource:
+    """The raster to caption, read as ``reading`` says (one raster: never a mosaic)."""
+    read = reading
+    (source,) = open_rasters(
+        [raster], crs=read.crs, resolution=read.resolution, units=read.units,
+        polarisations=read.polarisations, allow_pixel_coords=read.allow_pixel_coords,
+    )  # fmt: skip
+    return source
+
+
+Caption = tuple[str, float]
+"""A window's caption and its score (mean log-probability per token)."""
+
+
+def caption_plan(
+    model: _Captioner,
+    source: GeoWindowSource,
+    plan: CaptionPlan,
+    options: CaptionOptions,
+    span: slice = slice(None),
+    progress: bool = False,
+) -> tuple[list[Caption | None], npt.NDArray[np.float32]]:
+    """Caption the windows ``span`` of ``plan`` (None where too much is nodata); their valid shares."""
+    captions, valid = _caption_windows(
+        model, source, plan.windows[span], options, plan.max_nodata, progress
+    )
+    out = [None if c is None else (c.caption, round(_mean_logprob(c), 6)) for c in captions]
+    return out, valid
+
+
+def decoding_name(settings: DecodeSettings) -> str:
+    """How captions were decoded, for the ``decoding`` attribute."""
+    way = "greedy" if settings.beam_width == 1 else f"beam {settings.beam_width}"
+    return f"{way}, max {settings.max_length} tokens"
+
+
+def write_captions(
+    output: Path,
+    source: GeoWindowSource,
+    model: _Captioner,
+    plan: CaptionPlan,
+    captions: Sequence[Caption | None],
+    valid: npt.NDArray[np.float32],
+    decoding: str,
+    inputs: Sequence[Path],
+) -> int:
+    """The captioned windows as a styled GeoPackage layer, written atomically; returns features."""
+    features: list[tuple[Ring, list[Any]]] = []
+    for i, captioned in enumerate(captions):
+        if captioned is None:
+            continue
+        w = plan.windows[i]
+        sx, sy = source.pixel_spacing(w)
+        values = [
+            captioned[0], captioned[1], plan.numbers[i], plan.ids[i],
+            source.name, w.col, w.row, w.width, w.height, float(sx), float(sy),
+            source.acquisition_time, float(valid[i]), float(np.sqrt(sx * sy)),
+            model.name, model.checkpoint_sha256, model.bundle_sha256, decoding,
+        ]  # fmt: skip
+        features.append((plan.rings[i], values))
+    if not features:
+        raise InputError(f"{source.name}: no tile or region has enough valid pixels to caption")
+    style = Style(
+        "sargeo captions",
+        graduated_qml("score", [float(values[1]) for _, values in features], label="caption"),
+        "fills graduated on the caption's score (mean log-probability), caption as label",
+    )
+    with atomic_file(output, inputs=inputs) as tmp:
+        return write_polygons(tmp, LAYER, source.crs, FIELDS, features, style)
+
+
 def caption_raster(
     raster: Path,
     checkpoint: Path | None,
@@ -269,9 +399,12 @@ def caption_raster(
     reading: Reading | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    cluster: Cluster | None = None,
 ) -> str:
     """Caption ``raster``'s tiles (or each polygon of ``regions``) into the GeoPackage ``output``,
     with a CoCa run or checkpoint (torch) or, given ``bundle``, an exported CoCa bundle (ONNX Runtime).
+    With an enabled ``cluster`` the windows are captioned in partitions on Dask
+    (`sargeo.scale.caption`); the GeoPackage is the same.
 
     Returns:
         A summary for the command line.
@@ -283,65 +416,32 @@ def caption_raster(
     if output.exists() and not overwrite:
         raise OutputError(f"output {output} exists (use `overwrite` to replace it)")
     started = time.perf_counter()
-    if (checkpoint is None) == (bundle is None):
-        raise OptionError("checkpoint", "or `bundle`: give exactly one model")
-    model = (
-        _bundle_captioner(bundle, opts.threads)
-        if bundle is not None
-        else _torch_captioner(cast(Path, checkpoint), opts.threads)
-    )
+    model = open_captioner(checkpoint, bundle, opts.threads)
     settings = model.settings(opts.decode)
     read = reading or Reading()
-    (source,) = open_rasters(
-        [raster], crs=read.crs, resolution=read.resolution, units=read.units,
-        polarisations=read.polarisations, allow_pixel_coords=read.allow_pixel_coords,
-    )  # fmt: skip
+    source = open_source(raster, read)
     check_source(source, model.preprocess)
-    if regions is not None:
-        parts = _read_regions(regions, source)
-        windows = [r.window for r in parts]
-        rings = [r.ring for r in parts]
-        numbers = [r.number for r in parts]
-        ids = [f"region{r.number:04d}_{i:04d}" for i, r in enumerate(parts)]
-        captions, valid = _caption_windows(model, source, windows, opts, 0.999, progress)
-    else:
-        grid = tile_windows(source.width, source.height, opts.size, opts.overlap)
-        windows = [w for row in grid for w in row]
-        ids = [f"r{r:04d}_c{c:04d}" for r, row in enumerate(grid) for c in range(len(row))]
-        rings = [_footprint(source, w) for w in windows]
-        numbers = [-1] * len(windows)
-        captions, valid = _caption_windows(model, source, windows, opts, opts.max_nodata, progress)
-    decoding = (
-        "greedy" if settings.beam_width == 1 else f"beam {settings.beam_width}"
-    ) + f", max {settings.max_length} tokens"
-    features: list[tuple[Ring, list[Any]]] = []
-    for i, captioned in enumerate(captions):
-        if captioned is None:
-            continue
-        w = windows[i]
-        sx, sy = source.pixel_spacing(w)
-        values = [
-            captioned.caption, round(_mean_logprob(captioned), 6), numbers[i], ids[i],
-            source.name, w.col, w.row, w.width, w.height, float(sx), float(sy),
-            source.acquisition_time, float(valid[i]), float(np.sqrt(sx * sy)),
-            model.name, model.checkpoint_sha256, model.bundle_sha256, decoding,
-        ]  # fmt: skip
-        features.append((rings[i], values))
-    if not features:
-        raise InputError(f"{raster}: no tile or region has enough valid pixels to caption")
-    style = Style(
-        "sargeo captions",
-        graduated_qml("score", [float(values[1]) for _, values in features], label="caption"),
-        "fills graduated on the caption's score (mean log-probability), caption as label",
-    )
+    plan = plan_captions(source, regions, opts)
     inputs = [raster, model.source, *([regions] if regions is not None else [])]
-    with atomic_file(output, inputs=inputs) as tmp:
-        count = write_polygons(tmp, LAYER, source.crs, FIELDS, features, style)
+    check_not_an_input(output, inputs)
+    ran = ""
+    if cluster is not None and cluster.enabled:
+        from sargeo.scale.caption import caption_on_dask
+
+        captions, valid, run = caption_on_dask(
+            raster, checkpoint, bundle, output, plan, model, opts, read, cluster,
+            regions=regions, progress=progress,
+        )  # fmt: skip
+        ran = f"\n{run.summary()}"
+    else:
+        captions, valid = caption_plan(model, source, plan, opts, progress=progress)
+    decoding = decoding_name(settings)
+    count = write_captions(output, source, model, plan, captions, valid, decoding, inputs)
     seconds = time.perf_counter() - started
-    what = "regions" if regions is not None else "tiles"
     lines = [
-        f"captioned {count} of {len(windows)} {what} in {seconds:.1f} s ({decoding});"
-        f" {output} (layer '{LAYER}')"
+        f"captioned {count} of {len(plan.windows)} {plan.what} in {seconds:.1f} s ({decoding});"
+        f" {output} (layer '{LAYER}'){ran}"
     ]
-    lines += [f"  {ids[i]}: {c.caption}" for i, c in enumerate(captions) if c is not None][:3]
+    shown = [(plan.ids[i], c[0]) for i, c in enumerate(captions) if c is not None][:3]
+    lines += [f"  {tile}: {text}" for tile, text in shown]
     return "\n".join(lines)

@@ -33,6 +33,10 @@ TILE_PARTITION = 2048
 """Tiles per partition of `sargeo tile`: cutting a tile costs ~100x less than embedding it, and each
 part carries a GeoPackage (~0.5 s to write and merge), so its partitions are larger."""
 
+CAPTION_PARTITION = 64
+"""Tiles per partition of `sargeo caption`: a caption (encoder and a decoder loop) costs about ten
+embeddings, so its partitions are smaller for the same time per task."""
+
 
 @dataclass(frozen=True)
 class Cluster:
