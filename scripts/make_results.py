@@ -19,71 +19,33 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
-RECIPES = REPO / "sargeo" / "train" / "recipes"
-SARGEO = [sys.executable, "-m", "sargeo"]
+from results_common import (
+    PAGE,
+    REPO,
+    SHARED,
+    cell,
+    known_seconds,
+    run,
+    scaled_recipe,
+    train_side_by_side,
+    write_section,
+)
+
 MODELS = ("pretrained", "single", "progressive")
-
-
-def run(argv: list[str]) -> str:
-    """Run a sargeo command; stop with its message if it fails."""
-    done = subprocess.run([*SARGEO, *argv], capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"sargeo {' '.join(argv)} failed:\n{done.stderr}")
-    return done.stdout
-
-
-def derive_recipe(name: str, scale: float, out: Path) -> Path:
-    """The recipe of one model, its steps scaled; 'pretrained' takes one step at learning rate 1e-12."""
-    source = "clip-lite-progressive.json" if name == "progressive" else "clip-lite-single.json"
-    recipe = json.loads((RECIPES / source).read_text())
-    recipe["name"] = f"results-{name}"
-    for stage in recipe["stages"]:
-        stage["steps"] = max(1, round(stage["steps"] * scale))
-        stage["warmup"] = min(stage.get("warmup", 0), stage["steps"] // 4)
-    if name == "pretrained":
-        recipe["stages"] = recipe["stages"][:1]
-        # the smallest step the trainer takes: weights move by about 1e-12
-        recipe["stages"][0].update(steps=1, warmup=0, lr=1e-12, min_lr=1e-12, weight_decay=0.0)
-    path = out / f"{name}.json"
-    path.write_text(json.dumps(recipe, indent=2))
-    return path
 
 
 def train_all(corpus: Path, work: Path, scale: float) -> dict[str, float]:
     """Train the three models side by side (one torch thread each); returns each run's wall time."""
-    recipes = {m: derive_recipe(m, scale, work) for m in MODELS}
-    pending = [m for m in MODELS if not (work / "runs" / m / "final").exists()]
-    start = time.perf_counter()
-    logs = {m: work / f"train-{m}.log" for m in pending}
-    argv = {
-        m: [*SARGEO, "train", "clip", "--recipe", str(recipes[m]), "--corpus", str(corpus), "-o",
-            str(work / "runs" / m), "-q"]
-        for m in pending
-    }  # fmt: skip
-    procs = {
-        m: subprocess.Popen(argv[m], stdout=subprocess.DEVNULL, stderr=logs[m].open("w"))
-        for m in pending
+    recipes = {
+        "pretrained": scaled_recipe("clip-lite-single.json", "pretrained", scale, work, True),
+        "single": scaled_recipe("clip-lite-single.json", "single", scale, work),
+        "progressive": scaled_recipe("clip-lite-progressive.json", "progressive", scale, work),
     }
-    seconds: dict[str, float] = {}
-    while len(seconds) < len(procs):
-        for m, proc in procs.items():
-            if m not in seconds and proc.poll() is not None:
-                seconds[m] = time.perf_counter() - start
-                if proc.returncode != 0:
-                    sys.exit(f"training {m} failed:\n{logs[m].read_text()}")
-        time.sleep(1)
-    times = work / "train_seconds.json"
-    known = json.loads(times.read_text()) if times.exists() else {}
-    times.write_text(json.dumps({**known, **seconds}, indent=1))
-    return {**known, **seconds}
+    jobs = {m: ["clip", "--recipe", str(r), "--corpus", str(corpus)] for m, r in recipes.items()}
+    return train_side_by_side(jobs, work)
 
 
 def eval_data(work: Path) -> dict[str, dict[str, Any]]:
@@ -196,15 +158,11 @@ def observations(scores: dict[str, Any], chance: dict[str, dict[str, float]]) ->
     return lines
 
 
-def _cell(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}"
-
-
 def write_page(scores: dict[str, Any], sets: dict[str, dict[str, Any]], corpus: Path,
                scale: float, seconds: dict[str, float], page: Path) -> None:  # fmt: skip
-    """The results page: retrieval tables per set and the zero-shot table."""
+    """The CLIP section of the results page: retrieval tables per set and the zero-shot table."""
     lines = [
-        "# Results: SAR-RS-CLIP, pretrained vs single-stage vs progressive",
+        "## SAR-RS-CLIP, pretrained vs single-stage vs progressive",
         "",
         "Made by `scripts/make_results.py` on the committed code (2-core CPU machine, shared with other",
         f"jobs). Budget: the lite recipes' steps times {scale:g} for both trained models (1 is the",
@@ -226,11 +184,11 @@ def write_page(scores: dict[str, Any], sets: dict[str, dict[str, Any]], corpus: 
         if not spec.get("zeroshot_only")
     }
     keys = [f"{d}_R@{k}" for d in ("i2t", "t2i") for k in (1, 5, 10)] + ["mR"]
-    lines += ["## What the numbers show", "", *observations(scores, chance), ""]
+    lines += ["### What the numbers show", "", *observations(scores, chance), ""]
     for name, spec in sets.items():
         if spec.get("zeroshot_only"):
             continue
-        lines += [f"## Retrieval: {name}", "", "| model | I→T R@1 | R@5 | R@10 | T→I R@1 | R@5 | R@10 | mR |",
+        lines += [f"### Retrieval: {name}", "", "| model | I→T R@1 | R@5 | R@10 | T→I R@1 | R@5 | R@10 | mR |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
         for model in MODELS:
             if f"{model}|{name}" not in scores:
@@ -238,13 +196,13 @@ def write_page(scores: dict[str, Any], sets: dict[str, dict[str, Any]], corpus: 
                 continue
             r = scores[f"{model}|{name}"]["retrieval"]
             cells = [r.get(k) for k in keys]
-            lines.append(f"| {model} | " + " | ".join(_cell(c) for c in cells) + " |")
+            lines.append(f"| {model} | " + " | ".join(cell(c) for c in cells) + " |")
         level = chance[name]
         lines.append(
-            "| chance (random ranking) | " + " | ".join(_cell(level[k]) for k in keys) + " |"
+            "| chance (random ranking) | " + " | ".join(cell(level[k]) for k in keys) + " |"
         )
         lines.append("")
-    lines += ["## Zero-shot classification (real SAR)", "",
+    lines += ["### Zero-shot classification (real SAR)", "",
               "| model | task | images | accuracy | balanced | majority baseline |",
               "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for name, spec in sets.items():
@@ -256,11 +214,11 @@ def write_page(scores: dict[str, Any], sets: dict[str, dict[str, Any]], corpus: 
                 continue
             z = scores[f"{model}|{name}"]["zeroshot"]
             lines.append(
-                f"| {model} | {z['task']} ({name}) | {z['n']} | {_cell(z['accuracy'])} | "
-                f"{_cell(z['balanced_accuracy'])} | {_cell(z['majority_baseline'])} |"
+                f"| {model} | {z['task']} ({name}) | {z['n']} | {cell(z['accuracy'])} | "
+                f"{cell(z['balanced_accuracy'])} | {cell(z['majority_baseline'])} |"
             )
     lines.append("")
-    page.write_text("\n".join(lines) + "\n")
+    write_section(page, "clip", lines)
 
 
 def main() -> None:
@@ -268,21 +226,20 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, required=True, help="a `sargeo corpus build` folder")
     parser.add_argument("--work", type=Path, default=REPO / ".cache" / "results")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every stage's steps")
-    parser.add_argument("--page", type=Path, default=REPO / "docs" / "results.md")
+    parser.add_argument("--page", type=Path, default=PAGE)
     parser.add_argument(
         "--no-train", action="store_true", help="score the runs already in --work, train nothing"
     )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    times = args.work / "train_seconds.json"
     if args.no_train:
-        seconds = json.loads(times.read_text()) if times.exists() else {}
+        seconds = known_seconds(args.work)
     else:
         seconds = train_all(args.corpus.resolve(), args.work, args.scale)
     sets = eval_data(args.work)
     scores = evaluate(args.corpus.resolve(), args.work, sets)
     write_page(scores, sets, args.corpus.resolve(), args.scale, seconds, args.page)
-    print(f"wrote {args.page}")
+    print(f"wrote the CLIP section of {args.page}")
 
 
 if __name__ == "__main__":
