@@ -24,6 +24,24 @@ def _decode(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _runner(args: argparse.Namespace, reading: Any) -> Any:
+    """On Dask with ``--workers``/``--scheduler``, else None (here)."""
+    cluster = from_arguments(args)
+    if not cluster.enabled:
+        return None
+    from sargeo.scale.caption import dask_runner
+
+    return dask_runner(
+        Path(args.input),
+        Path(args.checkpoint) if args.checkpoint else None,
+        Path(args.bundle) if args.bundle else None,
+        Path(args.output),
+        reading,
+        cluster,
+        Path(args.regions) if args.regions else None,
+    )
+
+
 def _run_caption(args: argparse.Namespace) -> int:
     if (args.checkpoint is None) == (args.bundle is None):
         raise OptionError("checkpoint", "or --bundle: give exactly one (a coca run or bundle)")
@@ -73,7 +91,7 @@ def _run_caption(args: argparse.Namespace) -> int:
             reading=reading,
             overwrite=args.overwrite,
             progress=not args.quiet,
-            cluster=from_arguments(args),
+            runner=_runner(args, reading),
         )
     )
     return 0

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -39,9 +39,6 @@ from sargeo.runtime.index import TILE_FIELDS
 from sargeo.runtime.pipeline import check_source, embed_windows
 from sargeo.runtime.preprocess import PreprocessSpec
 from sargeo.runtime.styles import graduated_qml
-
-if TYPE_CHECKING:
-    from sargeo.scale.cluster import Cluster
 
 LAYER = "captions"
 MAX_REGION_PX = 4096
@@ -105,7 +102,7 @@ class LoadedCoca:
 
 
 @dataclass(frozen=True)
-class _Captioner:
+class Captioner:
     """What captioning needs of a model, torch checkpoint or ONNX bundle alike."""
 
     name: str
@@ -117,25 +114,25 @@ class _Captioner:
     source: Path
 
 
-def _torch_captioner(path: Path, threads: int | None) -> _Captioner:
+def _torch_captioner(path: Path, threads: int | None) -> Captioner:
     loaded = load_coca(path)
     if threads:
         torch.set_num_threads(threads)
     model = loaded.model
-    return _Captioner(
+    return Captioner(
         model.name, model.preprocess, lambda o: decode_settings(model, o),
         lambda x, s: caption_tensors(model, torch.from_numpy(x), s),
         loaded.sha256, "", loaded.checkpoint,
     )  # fmt: skip
 
 
-def _bundle_captioner(path: Path, threads: int | None) -> _Captioner:
+def _bundle_captioner(path: Path, threads: int | None) -> Captioner:
     from sargeo.runtime.bundle import load_bundle
     from sargeo.runtime.coca import CocaModel
 
     model = CocaModel(load_bundle(path), threads)
     bundle = model.bundle
-    return _Captioner(
+    return Captioner(
         model.name, bundle.preprocess, model.settings, model.caption, "", bundle.sha256, path
     )
 
@@ -229,7 +226,7 @@ def _footprint(source: GeoWindowSource, w: Window) -> Ring:
 
 
 def _caption_windows(
-    model: _Captioner,
+    model: Captioner,
     source: GeoWindowSource,
     windows: Sequence[Window],
     options: CaptionOptions,
@@ -308,7 +305,7 @@ def plan_captions(
     )
 
 
-def open_captioner(checkpoint: Path | None, bundle: Path | None, threads: int | None) -> _Captioner:
+def open_captioner(checkpoint: Path | None, bundle: Path | None, threads: int | None) -> Captioner:
     """A CoCa run or checkpoint (torch), or an exported CoCa bundle (ONNX Runtime): exactly one."""
     if (checkpoint is None) == (bundle is None):
         raise OptionError("checkpoint", "or `bundle`: give exactly one model")
@@ -332,7 +329,7 @@ Caption = tuple[str, float]
 
 
 def caption_plan(
-    model: _Captioner,
+    model: Captioner,
     source: GeoWindowSource,
     plan: CaptionPlan,
     options: CaptionOptions,
@@ -347,6 +344,21 @@ def caption_plan(
     return out, valid
 
 
+class CaptionRunner(Protocol):
+    """Where a plan's windows are captioned: here (`caption_plan`) or elsewhere (on Dask,
+    `sargeo.scale.caption.dask_runner`). Returns the captions, valid shares and a line to print."""
+
+    def __call__(
+        self,
+        model: Captioner,
+        source: GeoWindowSource,
+        plan: CaptionPlan,
+        options: CaptionOptions,
+        *,
+        progress: bool,
+    ) -> tuple[list[Caption | None], npt.NDArray[np.float32], str]: ...
+
+
 def decoding_name(settings: DecodeSettings) -> str:
     """How captions were decoded, for the ``decoding`` attribute."""
     way = "greedy" if settings.beam_width == 1 else f"beam {settings.beam_width}"
@@ -356,7 +368,7 @@ def decoding_name(settings: DecodeSettings) -> str:
 def write_captions(
     output: Path,
     source: GeoWindowSource,
-    model: _Captioner,
+    model: Captioner,
     plan: CaptionPlan,
     captions: Sequence[Caption | None],
     valid: npt.NDArray[np.float32],
@@ -399,12 +411,12 @@ def caption_raster(
     reading: Reading | None = None,
     overwrite: bool = False,
     progress: bool = True,
-    cluster: Cluster | None = None,
+    runner: CaptionRunner | None = None,
 ) -> str:
     """Caption ``raster``'s tiles (or each polygon of ``regions``) into the GeoPackage ``output``,
     with a CoCa run or checkpoint (torch) or, given ``bundle``, an exported CoCa bundle (ONNX Runtime).
-    With an enabled ``cluster`` the windows are captioned in partitions on Dask
-    (`sargeo.scale.caption`); the GeoPackage is the same.
+    A ``runner`` captions the windows elsewhere (`sargeo.scale.caption.dask_runner`: on Dask); the
+    GeoPackage is the same.
 
     Returns:
         A summary for the command line.
@@ -424,17 +436,12 @@ def caption_raster(
     plan = plan_captions(source, regions, opts)
     inputs = [raster, model.source, *([regions] if regions is not None else [])]
     check_not_an_input(output, inputs)
-    ran = ""
-    if cluster is not None and cluster.enabled:
-        from sargeo.scale.caption import caption_on_dask
-
-        captions, valid, run = caption_on_dask(
-            raster, checkpoint, bundle, output, plan, model, opts, read, cluster,
-            regions=regions, progress=progress,
-        )  # fmt: skip
-        ran = f"\n{run.summary()}"
+    if runner is not None:
+        captions, valid, ran = runner(model, source, plan, opts, progress=progress)
+        ran = f"\n{ran}" if ran else ""
     else:
         captions, valid = caption_plan(model, source, plan, opts, progress=progress)
+        ran = ""
     decoding = decoding_name(settings)
     count = write_captions(output, source, model, plan, captions, valid, decoding, inputs)
     seconds = time.perf_counter() - started

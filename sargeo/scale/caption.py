@@ -16,7 +16,6 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,14 +23,17 @@ import numpy.typing as npt
 from sargeo.errors import InputError
 from sargeo.inference.caption import (
     Caption,
+    Captioner,
     CaptionOptions,
     CaptionPlan,
+    CaptionRunner,
     caption_plan,
     open_captioner,
     open_source,
     plan_captions,
 )
 from sargeo.inference.commands import Reading, progress_bar
+from sargeo.inference.geo_source import GeoWindowSource
 from sargeo.runtime.index import source_records
 from sargeo.runtime.pipeline import Cancelled
 from sargeo.scale.cluster import Cluster, cached, connect
@@ -117,7 +119,7 @@ def caption_on_dask(
     bundle: Path | None,
     output: Path,
     plan: CaptionPlan,
-    model: Any,
+    model: Captioner,
     options: CaptionOptions,
     reading: Reading,
     cluster: Cluster,
@@ -175,3 +177,31 @@ def caption_on_dask(
         )
     shutil.rmtree(folder, ignore_errors=True)
     return captions, valid, run
+
+
+def dask_runner(
+    raster: Path,
+    checkpoint: Path | None,
+    bundle: Path | None,
+    output: Path,
+    reading: Reading,
+    cluster: Cluster,
+    regions: Path | None = None,
+) -> CaptionRunner:
+    """A `CaptionRunner` for `sargeo.inference.caption.caption_raster` that captions on ``cluster``."""
+
+    def run(
+        model: Captioner,
+        source: GeoWindowSource,
+        plan: CaptionPlan,
+        options: CaptionOptions,
+        *,
+        progress: bool,
+    ) -> tuple[list[Caption | None], npt.NDArray[np.float32], str]:
+        captions, valid, ran = caption_on_dask(
+            raster, checkpoint, bundle, output, plan, model, options, reading, cluster,
+            regions=regions, progress=progress,
+        )  # fmt: skip
+        return captions, valid, ran.summary()
+
+    return run
