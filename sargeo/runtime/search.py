@@ -4,7 +4,8 @@ Stored vectors are float16 on disk (memory-mapped). numpy has no fast float16 pr
 searcher converts them once to a float32 matrix in memory and answers every query with one BLAS
 product (memory-bound: 1.5 GB read per pass for a million 384-d vectors, so several queries share a
 pass); indexes larger than `RESIDENT_LIMIT` are streamed in float32 chunks instead, in bounded
-memory. With ``backend="faiss"`` (``faiss-cpu`` installed) a flat inner-product index gives the same
+memory (a sharded index's `ShardedVectors` reads each chunk from its shards, so chunks cross shard
+boundaries and the top-k merge is the same). With ``backend="faiss"`` (``faiss-cpu`` installed) a flat inner-product index gives the same
 exact results through FAISS's own kernels. Among the rows kept, equal scores rank by row number.
 
 For tens of millions of vectors two approximate FAISS backends trade recall for speed:
@@ -22,6 +23,7 @@ import numpy.typing as npt
 
 from sargeo.errors import OptionError
 from sargeo.runtime.sessions import MissingPackageError, require
+from sargeo.runtime.shards import ShardedVectors
 
 RESIDENT_LIMIT = 2 << 30
 """Bytes of float32 vectors kept in memory; above this the numpy searcher streams chunks."""
@@ -64,11 +66,11 @@ class Searcher:
     """Exact top-k over stored vectors (N, D), float16 or float32.
 
     Args:
-        vectors: The stored unit vectors (a memory map is fine).
+        vectors: The stored unit vectors (a memory map or a sharded index's vectors is fine).
         backend: ``numpy``, ``faiss``, or ``auto`` (FAISS when installed, else numpy).
     """
 
-    def __init__(self, vectors: npt.NDArray[Any], backend: str = "numpy") -> None:
+    def __init__(self, vectors: npt.NDArray[Any] | ShardedVectors, backend: str = "numpy") -> None:
         if backend not in BACKENDS:
             raise OptionError("backend", f"must be one of {', '.join(BACKENDS)}, got {backend!r}")
         self.vectors = vectors
