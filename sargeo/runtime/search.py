@@ -62,6 +62,13 @@ def _block_top(sims: Scores, offset: int, k: int) -> tuple[Scores, Rows]:
     return np.take_along_axis(sims, part, 1), part.astype(np.int64) + offset
 
 
+def _block(vectors: npt.NDArray[Any] | ShardedVectors, start: int, stop: int) -> Scores:
+    """Rows ``[start, stop)`` as float32 (shards are converted as they are read, in one pass)."""
+    if isinstance(vectors, ShardedVectors):
+        return vectors.read(start, min(stop, len(vectors)), np.float32)
+    return np.ascontiguousarray(vectors[start:stop], dtype=np.float32)
+
+
 class Searcher:
     """Exact top-k over stored vectors (N, D), float16 or float32.
 
@@ -114,12 +121,11 @@ class Searcher:
         if self.backend.startswith("faiss") and self._faiss is None:
             self._faiss = self._faiss_index()
             for start in range(0, len(self.vectors), CHUNK_ROWS):
-                block = self.vectors[start : start + CHUNK_ROWS]
-                self._faiss.add(np.ascontiguousarray(block, dtype=np.float32))
+                self._faiss.add(_block(self.vectors, start, start + CHUNK_ROWS))
         elif self.backend == "numpy" and self.resident and self._resident is None:
             out = np.empty(self.vectors.shape, dtype=np.float32)
             for start in range(0, len(out), CHUNK_ROWS):
-                out[start : start + CHUNK_ROWS] = self.vectors[start : start + CHUNK_ROWS]
+                out[start : start + CHUNK_ROWS] = _block(self.vectors, start, start + CHUNK_ROWS)
             self._resident = out
 
     def top_k(self, queries: npt.ArrayLike, k: int) -> tuple[Scores, Rows]:
@@ -142,7 +148,7 @@ class Searcher:
             return _merge_top(None, *_block_top(sims, 0, k), k)
         best: tuple[Scores, Rows] | None = None
         for start in range(0, len(self.vectors), CHUNK_ROWS):
-            block = np.asarray(self.vectors[start : start + CHUNK_ROWS], dtype=np.float32)
+            block = _block(self.vectors, start, start + CHUNK_ROWS)
             best = _merge_top(best, *_block_top(q @ block.T, start, k), k)
         assert best is not None
         return best
@@ -155,6 +161,6 @@ class Searcher:
             self.prepare()
         source = self._resident if self._resident is not None else self.vectors
         for start in range(0, len(self.vectors), CHUNK_ROWS):
-            block = np.asarray(source[start : start + CHUNK_ROWS], dtype=np.float32)
+            block = _block(source, start, start + CHUNK_ROWS)
             out[:, start : start + len(block)] = q @ block.T
         return out

@@ -13,6 +13,7 @@ streams chunks holds one chunk beside its top-k, and a thousand shards never hol
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ class ShardedVectors:
         self.rows = np.asarray(rows, dtype=np.int64)
         self.starts = np.concatenate([[0], np.cumsum(self.rows)]).astype(np.int64)
         self.dim = dim
-        self._mapped: tuple[int, np.memmap[Any, np.dtype[np.float16]]] | None = None
+        self._mapped: tuple[int, npt.NDArray[np.float16]] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -72,21 +73,28 @@ class ShardedVectors:
     def __repr__(self) -> str:
         return f"ShardedVectors({len(self)} x {self.dim}, {len(self.paths)} shards)"
 
-    def shard(self, number: int) -> np.memmap[Any, np.dtype[np.float16]]:
-        """Shard ``number`` memory-mapped (the last one mapped is kept until another is read)."""
+    def shard(self, number: int) -> npt.NDArray[np.float16]:
+        """Shard ``number`` memory-mapped, read-only (the last one mapped is kept until another is).
+
+        Mapped with `mmap` rather than `numpy.memmap`, whose path resolution costs more than reading
+        a small shard: a Dask index has shards of a partition's tiles (256 by default).
+        """
         if self._mapped is not None and self._mapped[0] == number:
             return self._mapped[1]
-        path = self.paths[number]
+        path, rows = self.paths[number], int(self.rows[number])
         try:
-            data = np.memmap(path, np.float16, "r", shape=(int(self.rows[number]), self.dim))
+            with path.open("rb") as handle:
+                mapped = mmap.mmap(handle.fileno(), rows * self.dim * 2, access=mmap.ACCESS_READ)
         except (OSError, ValueError) as exc:
             raise InputError(f"shard {path} cannot be read; build the index again") from exc
+        data = np.frombuffer(mapped, dtype=np.float16).reshape(rows, self.dim)
         self._mapped = (number, data)
         return data
 
-    def _range(self, start: int, stop: int) -> npt.NDArray[np.float16]:
-        """Rows ``[start, stop)`` (0 <= start <= stop <= N) into a new array."""
-        out = np.empty((stop - start, self.dim), dtype=np.float16)
+    def read(self, start: int, stop: int, dtype: npt.DTypeLike = np.float16) -> npt.NDArray[Any]:
+        """Rows ``[start, stop)`` (0 <= start <= stop <= N) into a new array of ``dtype``, converted
+        shard by shard (one pass, as numpy converts a slice of the single file's memory map)."""
+        out = np.empty((stop - start, self.dim), dtype=dtype)
         number = int(np.searchsorted(self.starts, start, side="right")) - 1
         at = start
         while at < stop:
@@ -124,11 +132,11 @@ class ShardedVectors:
             row = int(key) + len(self) if key < 0 else int(key)
             if not 0 <= row < len(self):
                 raise IndexError(f"row {int(key)} out of range for {len(self)} rows")
-            return self._range(row, row + 1)[0]
+            return self.read(row, row + 1)[0]
         if isinstance(key, slice):
             start, stop, step = key.indices(len(self))
             if step == 1:
-                return self._range(start, max(start, stop))
+                return self.read(start, max(start, stop))
             return self._take(np.arange(start, stop, step))
         rows = np.asarray(key)
         if rows.size == 0:
@@ -142,12 +150,11 @@ class ShardedVectors:
         return self._take(rows)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> npt.NDArray[Any]:
-        whole = self._range(0, len(self))
-        return whole if dtype is None else whole.astype(dtype, copy=False)
+        return self.read(0, len(self), np.float16 if dtype is None else dtype)
 
     def astype(self, dtype: npt.DTypeLike) -> npt.NDArray[Any]:
         """Every row in a new array of ``dtype`` (the whole index in memory: for small ones)."""
-        return self._range(0, len(self)).astype(dtype, copy=False)
+        return self.read(0, len(self), dtype)
 
 
 def shards_complete(folder: Path, manifest: dict[str, Any]) -> bool:
