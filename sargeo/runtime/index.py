@@ -167,7 +167,8 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         return None
-    layout = LAYOUTS.get(manifest.get("format_version"))  # type: ignore[arg-type]
+    version = manifest.get("format_version")
+    layout = LAYOUTS.get(version) if isinstance(version, int) else None
     return manifest if layout and manifest.get("layout", "single") == layout else None
 
 

@@ -79,8 +79,9 @@ class ShardedVectors:
         Mapped with `mmap` rather than `numpy.memmap`, whose path resolution costs more than reading
         a small shard: a Dask index has shards of a partition's tiles (256 by default).
         """
-        if self._mapped is not None and self._mapped[0] == number:
-            return self._mapped[1]
+        last = self._mapped  # read once: another thread may map another shard meanwhile
+        if last is not None and last[0] == number:
+            return last[1]
         path, rows = self.paths[number], int(self.rows[number])
         try:
             with path.open("rb") as handle:

@@ -280,3 +280,21 @@ def test_a_missing_or_damaged_shard_is_one_line_and_rebuilt(
     argv = ["index", str(two_layouts["raster"]), "--bundle", str(tiny_bundle), "--size", "64"]
     assert _cli(*argv, "-o", str(broken)) == 0
     assert is_current(broken, key) and not (broken / "shards").exists()
+
+
+@pytest.mark.slow
+def test_format_versions(two_layouts: dict[str, Path], tmp_path: Path) -> None:
+    """Version 1 (single file, as written before shards existed) and 2 (sharded) open; others not."""
+    single = Path(shutil.copytree(two_layouts["single"], tmp_path / "single"))
+    manifest = json.loads((single / "index.json").read_text())
+    assert manifest["format_version"] == 1 and "layout" not in manifest
+    del manifest["footprints"]  # an index written before this key existed
+    (single / "index.json").write_text(json.dumps(manifest))
+    assert len(open_index(single).tiles) == 12
+    for version, layout in ((2, None), (1, "sharded"), (3, None)):
+        changed = {**manifest, "format_version": version}
+        if layout:
+            changed["layout"] = layout
+        (single / "index.json").write_text(json.dumps(changed))
+        with pytest.raises(InputError, match="format version 1 or 2"):
+            open_index(single)
