@@ -9,6 +9,11 @@ Layout of ``INDEX/``:
   pixel spacing in metres), in the vectors' order.
 - ``tiles.gpkg``: the tile footprints (layer ``tiles``), to see in QGIS what the index covers.
 
+That is format version 1, the single-file layout that ``sargeo index`` writes in one process. Version 2
+is the sharded layout of an index built on Dask (``"layout": "sharded"``): the vectors and tile
+records in ``shards/`` (see `sargeo.runtime.shards`), the footprints in ``tiles.parquet`` (GeoParquet)
+and, up to a million tiles, ``tiles.gpkg``. Both open alike (`open_index`) and search alike.
+
 The key decides reuse (`is_current`): same rasters (paths, sizes, times and sampled bytes), same grids
 and reading options, same tile size, overlap and nodata limit, same bundle. Tiles with more invalid
 pixels than the limit are not embedded. Building writes into a hidden folder renamed into place.
@@ -34,10 +39,15 @@ from sargeo.runtime.clip import ClipModel
 from sargeo.runtime.gpkg import Crs, Field, write_polygons
 from sargeo.runtime.grid import Window, pixel_to_xy, tile_id_prefixes, tile_windows
 from sargeo.runtime.pipeline import Cancelled, Progress, check_source, embed_windows
+from sargeo.runtime.shards import ShardedVectors, open_shards, shards_complete
 from sargeo.runtime.sources import WindowSource, fingerprint_files
 
 FORMAT = "sargeo-index"
 FORMAT_VERSION = 1
+"""The single-file layout's version (older readers open these indexes too)."""
+SHARDED_VERSION = 2
+LAYOUTS = {FORMAT_VERSION: "single", SHARDED_VERSION: "sharded"}
+"""Each format version's layout (``index.json``'s ``layout``, absent in version 1)."""
 MANIFEST, VECTORS, TILES, FOOTPRINTS = "index.json", "vectors.f16", "tiles.npy", "tiles.gpkg"
 
 TILE_DTYPE = np.dtype(
@@ -150,13 +160,21 @@ def index_key(
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
-    """``index.json`` of a folder, or None when it is not a readable index of this version."""
+    """``index.json`` of a folder, or None when it is not a readable index of a known version."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
         return None
-    ok = isinstance(manifest, dict) and manifest.get("format") == FORMAT
-    return manifest if ok and manifest.get("format_version") == FORMAT_VERSION else None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        return None
+    version = manifest.get("format_version")
+    layout = LAYOUTS.get(version) if isinstance(version, int) else None
+    return manifest if layout and manifest.get("layout", "single") == layout else None
+
+
+def is_sharded(manifest: dict[str, Any]) -> bool:
+    """Whether an index's vectors are in shards (format version 2)."""
+    return manifest.get("layout") == "sharded"
 
 
 def is_current(folder: Path, key: dict[str, Any]) -> bool:
@@ -164,6 +182,8 @@ def is_current(folder: Path, key: dict[str, Any]) -> bool:
     manifest = read_manifest(folder)
     if manifest is None or manifest.get("key") != key:
         return False
+    if is_sharded(manifest):
+        return shards_complete(folder, manifest)
     expected = manifest["count"] * manifest["dim"] * 2
     vectors = folder / VECTORS
     return vectors.is_file() and vectors.stat().st_size == expected and (folder / TILES).is_file()
@@ -171,11 +191,11 @@ def is_current(folder: Path, key: dict[str, Any]) -> bool:
 
 @dataclass
 class EmbeddingIndex:
-    """An index opened for search: vectors memory-mapped, tile records in memory."""
+    """An index opened for search: vectors memory-mapped (one file or shards), tile records in memory."""
 
     folder: Path
     manifest: dict[str, Any]
-    vectors: npt.NDArray[np.float16]
+    vectors: npt.NDArray[np.float16] | ShardedVectors
     tiles: npt.NDArray[Any]
 
     @property
@@ -215,9 +235,10 @@ def open_index(folder: Path) -> EmbeddingIndex:
     """Open an index folder for search; a missing, partial or foreign folder is an `InputError`."""
     manifest = read_manifest(folder)
     if manifest is None:
-        raise InputError(
-            f"{folder} is not a sargeo embedding index of format version {FORMAT_VERSION}"
-        )
+        versions = " or ".join(map(str, LAYOUTS))
+        raise InputError(f"{folder} is not a sargeo embedding index of format version {versions}")
+    if is_sharded(manifest):
+        return EmbeddingIndex(folder, manifest, *open_shards(folder, manifest, TILE_DTYPE))
     count, dim = int(manifest["count"]), int(manifest["dim"])
     path = folder / VECTORS
     if not path.is_file() or path.stat().st_size != count * dim * 2:
@@ -227,7 +248,10 @@ def open_index(folder: Path) -> EmbeddingIndex:
         if count
         else np.zeros((0, dim), np.float16)
     )
-    tiles = np.load(folder / TILES, allow_pickle=False)
+    try:
+        tiles = np.load(folder / TILES, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"index {folder}: {TILES} cannot be read; build it again") from exc
     if len(tiles) != count:
         raise InputError(f"index {folder}: {TILES} does not match {VECTORS}; build it again")
     return EmbeddingIndex(folder, manifest, vectors, tiles)
@@ -336,16 +360,30 @@ def finish_index(
     tiles: npt.NDArray[Any],
     total: int,
     started: float,
+    *,
+    shards: Sequence[int] | None = None,
+    footprints: Sequence[str] = (FOOTPRINTS,),
 ) -> dict[str, Any]:
-    """Write the tile records, ``index.json`` and the footprints beside ``folder``'s vectors."""
+    """Write the tile records, ``index.json`` and the footprints beside ``folder``'s vectors.
+
+    Args:
+        shards: Each shard's row count when the vectors and tile records are already in
+            ``shards/`` (the sharded layout), else None (``vectors.f16``; ``tiles`` saved here).
+        footprints: The footprint files the index has, as listed in ``index.json``: ``tiles.gpkg``
+            is written here when listed; the others (GeoParquet) by the caller, afterwards.
+    """
     count, dim = len(tiles), model.bundle.embedding_size
     if count == 0:
         raise InputError("no tile was indexed: every tile is mostly nodata (see `max_nodata`)")
-    np.save(folder / TILES, tiles, allow_pickle=False)
+    if shards is None:
+        np.save(folder / TILES, tiles, allow_pickle=False)
     records = source_records(sources)
+    layout: dict[str, Any] = {"format_version": FORMAT_VERSION}
+    if shards is not None:
+        layout = {"format_version": SHARDED_VERSION, "layout": "sharded", "shards": list(shards)}
     manifest = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        **layout,
         "key": index_key(records, model.bundle, options),
         "sources": records,
         "bundle": {
@@ -360,20 +398,26 @@ def finish_index(
         "tiles_in_grid": total,
         "skipped": total - count,
         "seconds": round(time.perf_counter() - started, 3),
+        "footprints": list(footprints),
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     index = open_index(folder)
-    _write_footprints(index)
+    if FOOTPRINTS in footprints:
+        write_footprints(index)
     return manifest
 
 
-def _write_footprints(index: EmbeddingIndex) -> None:
+def write_footprints(index: EmbeddingIndex) -> None:
+    """The index's tile footprints as GeoPackage layer ``tiles`` (``tiles.gpkg``), in row order."""
     features = ((index.footprint(row), index.tile_values(row)) for row in range(len(index.tiles)))
     write_polygons(index.folder / FOOTPRINTS, "tiles", index.crs(), TILE_FIELDS, features)
 
 
 def current_index(output: Path, key: dict[str, Any]) -> EmbeddingIndex | None:
     """The index at ``output`` when it is complete with exactly this key (reuse it), else None.
+
+    An index with this key whose files do not open (a damaged shard or tile records) is None too:
+    built again.
 
     Raises:
         OutputError: when ``output`` exists and is not an index (it is never replaced then).
@@ -382,7 +426,12 @@ def current_index(output: Path, key: dict[str, Any]) -> EmbeddingIndex | None:
         return None
     if not output.is_dir() or read_manifest(output) is None:
         raise OutputError(f"{output} exists and is not a sargeo index; name a new folder")
-    return open_index(output) if is_current(output, key) else None
+    if not is_current(output, key):
+        return None
+    try:
+        return open_index(output)
+    except InputError:
+        return None
 
 
 def build_index(

@@ -4,7 +4,8 @@ Stored vectors are float16 on disk (memory-mapped). numpy has no fast float16 pr
 searcher converts them once to a float32 matrix in memory and answers every query with one BLAS
 product (memory-bound: 1.5 GB read per pass for a million 384-d vectors, so several queries share a
 pass); indexes larger than `RESIDENT_LIMIT` are streamed in float32 chunks instead, in bounded
-memory. With ``backend="faiss"`` (``faiss-cpu`` installed) a flat inner-product index gives the same
+memory (a sharded index's `ShardedVectors` reads each chunk from its shards, so chunks cross shard
+boundaries and the top-k merge is the same). With ``backend="faiss"`` (``faiss-cpu`` installed) a flat inner-product index gives the same
 exact results through FAISS's own kernels. Among the rows kept, equal scores rank by row number.
 
 For tens of millions of vectors two approximate FAISS backends trade recall for speed:
@@ -22,6 +23,7 @@ import numpy.typing as npt
 
 from sargeo.errors import OptionError
 from sargeo.runtime.sessions import MissingPackageError, require
+from sargeo.runtime.shards import ShardedVectors
 
 RESIDENT_LIMIT = 2 << 30
 """Bytes of float32 vectors kept in memory; above this the numpy searcher streams chunks."""
@@ -60,15 +62,22 @@ def _block_top(sims: Scores, offset: int, k: int) -> tuple[Scores, Rows]:
     return np.take_along_axis(sims, part, 1), part.astype(np.int64) + offset
 
 
+def _block(vectors: npt.NDArray[Any] | ShardedVectors, start: int, stop: int) -> Scores:
+    """Rows ``[start, stop)`` as float32 (shards are converted as they are read, in one pass)."""
+    if isinstance(vectors, ShardedVectors):
+        return vectors.read(start, min(stop, len(vectors)), np.float32)
+    return np.ascontiguousarray(vectors[start:stop], dtype=np.float32)
+
+
 class Searcher:
     """Exact top-k over stored vectors (N, D), float16 or float32.
 
     Args:
-        vectors: The stored unit vectors (a memory map is fine).
+        vectors: The stored unit vectors (a memory map or a sharded index's vectors is fine).
         backend: ``numpy``, ``faiss``, or ``auto`` (FAISS when installed, else numpy).
     """
 
-    def __init__(self, vectors: npt.NDArray[Any], backend: str = "numpy") -> None:
+    def __init__(self, vectors: npt.NDArray[Any] | ShardedVectors, backend: str = "numpy") -> None:
         if backend not in BACKENDS:
             raise OptionError("backend", f"must be one of {', '.join(BACKENDS)}, got {backend!r}")
         self.vectors = vectors
@@ -112,12 +121,11 @@ class Searcher:
         if self.backend.startswith("faiss") and self._faiss is None:
             self._faiss = self._faiss_index()
             for start in range(0, len(self.vectors), CHUNK_ROWS):
-                block = self.vectors[start : start + CHUNK_ROWS]
-                self._faiss.add(np.ascontiguousarray(block, dtype=np.float32))
+                self._faiss.add(_block(self.vectors, start, start + CHUNK_ROWS))
         elif self.backend == "numpy" and self.resident and self._resident is None:
             out = np.empty(self.vectors.shape, dtype=np.float32)
             for start in range(0, len(out), CHUNK_ROWS):
-                out[start : start + CHUNK_ROWS] = self.vectors[start : start + CHUNK_ROWS]
+                out[start : start + CHUNK_ROWS] = _block(self.vectors, start, start + CHUNK_ROWS)
             self._resident = out
 
     def top_k(self, queries: npt.ArrayLike, k: int) -> tuple[Scores, Rows]:
@@ -140,7 +148,7 @@ class Searcher:
             return _merge_top(None, *_block_top(sims, 0, k), k)
         best: tuple[Scores, Rows] | None = None
         for start in range(0, len(self.vectors), CHUNK_ROWS):
-            block = np.asarray(self.vectors[start : start + CHUNK_ROWS], dtype=np.float32)
+            block = _block(self.vectors, start, start + CHUNK_ROWS)
             best = _merge_top(best, *_block_top(q @ block.T, start, k), k)
         assert best is not None
         return best
@@ -153,6 +161,6 @@ class Searcher:
             self.prepare()
         source = self._resident if self._resident is not None else self.vectors
         for start in range(0, len(self.vectors), CHUNK_ROWS):
-            block = np.asarray(source[start : start + CHUNK_ROWS], dtype=np.float32)
+            block = _block(source, start, start + CHUNK_ROWS)
             out[:, start : start + len(block)] = q @ block.T
         return out

@@ -1,20 +1,25 @@
 """``sargeo index --workers N | --scheduler ADDRESS``: a raster's tiles embedded in partitions on Dask.
 
 Each task opens the rasters and the bundle itself, once per worker process (`cluster.cached`), embeds
-a run of consecutive tiles of one raster and writes a part: its kept vectors (float16) and tile
-records (``.npz``). The merge streams the parts' vectors, in grid order, into the index's
-``vectors.f16`` and writes the records, manifest and footprints as `sargeo.runtime.index` does, so
-the index is the single-process one: the same tiles, in the same order, under the same key (so that
-either run reuses the other's index), embeddings equal to float tolerance (batches differ).
+a run of consecutive tiles of one raster and writes a part: a folder with its kept vectors
+(``vectors.f16``, float16) and tile records (``tiles.npy``), the files of one shard of the sharded
+index layout (`sargeo.runtime.shards`). The merge links each non-empty part's files into the index's
+``shards/`` in grid order (a hard link: no vector passes through the client; a copy where the
+filesystem has no links), then writes the manifest and the footprints: ``tiles.parquet``
+(GeoParquet) always, ``tiles.gpkg`` up to `GPKG_LIMIT` tiles. So the index is the single-process one
+in another layout: the same tiles, in the same order, under the same key (so that either run reuses
+the other's index), embeddings equal to float tolerance (batches differ).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,8 +29,8 @@ from sargeo.inference.commands import Reading, progress_bar
 from sargeo.runtime.bundle import load_bundle
 from sargeo.runtime.clip import ClipModel
 from sargeo.runtime.index import (
+    FOOTPRINTS,
     TILE_DTYPE,
-    VECTORS,
     EmbeddingIndex,
     IndexOptions,
     check_sources,
@@ -38,11 +43,17 @@ from sargeo.runtime.index import (
     tile_block,
 )
 from sargeo.runtime.pipeline import Cancelled, Progress, embed_windows
+from sargeo.runtime.shards import SHARDS, shard_paths
+from sargeo.runtime.sources import WindowSource
 from sargeo.scale.cluster import Cluster, cached, connect
+from sargeo.scale.footprints import FOOTPRINTS_PARQUET, write_geoparquet
 from sargeo.scale.parts import Partition, Run, part_path, parts_folder, run_partitions, split
 from sargeo.scale.parts import writing_part as writing
 
-SUFFIX = ".npz"
+SUFFIX = ".shard"
+PART_VECTORS, PART_TILES = "vectors.f16", "tiles.npy"
+GPKG_LIMIT = 1_000_000
+"""Up to this many tiles a sharded index also has ``tiles.gpkg`` (for QGIS 3.22 without Parquet)."""
 
 
 @dataclass(frozen=True)
@@ -84,20 +95,63 @@ def index_part(partition: Partition, part: str, job: IndexJob) -> int:
         batch=o.batch, readers=o.readers, max_nodata=o.max_nodata,
     )  # fmt: skip
     tiles = tile_block(partition.source, source, windows[span], positions[span], embedded.valid)
-    with writing(Path(part)) as tmp, tmp.open("wb") as handle:
-        np.savez(handle, vectors=out[embedded.kept], tiles=tiles[embedded.kept])
+    save_part(Path(part), out[embedded.kept], tiles[embedded.kept])
     return int(embedded.kept.sum())
 
 
-def _merge(folder: Path, parts: Sequence[Path]) -> np.ndarray:
-    """Stream the parts' vectors into ``folder``'s vectors file; returns the tile records."""
-    records = []
-    with (folder / VECTORS).open("wb") as handle:
-        for part in parts:
-            with np.load(part, allow_pickle=False) as data:
-                handle.write(np.ascontiguousarray(data["vectors"], np.float16).tobytes())
-                records.append(data["tiles"])
-    return np.concatenate(records) if records else np.zeros(0, TILE_DTYPE)
+def save_part(part: Path, vectors: np.ndarray, tiles: np.ndarray) -> None:
+    """Write a part folder (one shard's files), complete or not at all."""
+    with writing(part) as tmp:
+        tmp.mkdir()
+        np.ascontiguousarray(vectors, np.float16).tofile(tmp / PART_VECTORS)
+        np.save(tmp / PART_TILES, tiles, allow_pickle=False)
+
+
+def _link(source: Path, target: Path) -> None:
+    """``target`` as a hard link to ``source`` (the part stays for a resume), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def merge_shards(folder: Path, parts: Sequence[Path]) -> tuple[np.ndarray, list[int]]:
+    """Link the non-empty parts, in order, as ``folder``'s shards; returns the tile records and
+    each shard's row count. Only the tile records are read (48 bytes a tile)."""
+    (folder / SHARDS).mkdir()
+    records: list[np.ndarray] = []
+    for part in parts:
+        tiles = np.load(part / PART_TILES, allow_pickle=False)
+        if len(tiles) == 0:
+            continue
+        vectors_path, tiles_path = shard_paths(folder, len(records))
+        _link(part / PART_VECTORS, vectors_path)
+        _link(part / PART_TILES, tiles_path)
+        records.append(tiles)
+    tiles = np.concatenate(records) if records else np.zeros(0, TILE_DTYPE)
+    return tiles, [len(r) for r in records]
+
+
+def write_sharded(
+    folder: Path,
+    parts: Sequence[Path],
+    sources: Sequence[WindowSource],
+    model: ClipModel,
+    options: IndexOptions,
+    total: int,
+    started: float,
+) -> dict[str, Any]:
+    """The sharded index of ``parts`` (in row order) in the empty ``folder``; returns its manifest.
+
+    ``finish_index`` writes ``tiles.gpkg`` (when listed), this the GeoParquet footprints."""
+    tiles, rows = merge_shards(folder, parts)
+    gpkg = len(tiles) <= GPKG_LIMIT
+    footprints = [FOOTPRINTS_PARQUET, *([FOOTPRINTS] if gpkg else [])]
+    manifest = finish_index(
+        folder, sources, model, options, tiles, total, started, shards=rows, footprints=footprints
+    )
+    write_geoparquet(open_index(folder), folder / FOOTPRINTS_PARQUET)
+    return manifest
 
 
 def index_on_dask(
@@ -139,14 +193,15 @@ def index_on_dask(
         replace(options, threads=threads),
     )
     with connect(cluster) as client:  # the parts folder appears once a cluster is there
-        folder = parts_folder(output, {"job": "index", "key": key, "partition": cluster.partition})
+        job_key = {"job": "index", "key": key, "partition": cluster.partition, "parts": SUFFIX}
+        folder = parts_folder(output, job_key)
         run = run_partitions(
             client, index_part, partitions, folder, SUFFIX, job,
             progress=progress, cancelled=cancelled,
         )  # fmt: skip
     with atomic_dir(output, inputs=[*files, bundle], overwrite=True) as tmp:
-        tiles = _merge(tmp, [part_path(folder, p.number, SUFFIX) for p in partitions])
-        finish_index(tmp, sources, model, options, tiles, sum(counts), started)
+        parts = [part_path(folder, p.number, SUFFIX) for p in partitions]
+        write_sharded(tmp, parts, sources, model, options, sum(counts), started)
     shutil.rmtree(folder, ignore_errors=True)
     return open_index(output), run
 
@@ -176,5 +231,7 @@ def index_summary(
     return (
         f"indexed {len(m['sources'])} raster(s): {m['count']} tiles embedded, {m['skipped']} skipped"
         f" as mostly nodata, in {m['seconds']:.1f} s ({rate:.1f} tiles/s)\n{run.summary()}\n"
-        f"index: {output} (footprints: {output / 'tiles.gpkg'})"
+        f"index: {output}, {len(m['shards'])} shards (footprints: "
+        + ", ".join(str(output / name) for name in m["footprints"])
+        + ")"
     )

@@ -47,7 +47,7 @@ def _wait_idle(client: Any) -> None:
 
 
 def _parts(folder: Path, name: str) -> list[Path]:
-    return sorted(folder.glob(f".{name}.parts-*/part-*.npz"))
+    return sorted(folder.glob(f".{name}.parts-*/part-*.shard"))
 
 
 def test_a_worker_killed_mid_run_loses_and_repeats_no_tile(
