@@ -169,11 +169,17 @@ def quantise_graphs(
     Args:
         raw: Graph role -> its fp32 graph before offline optimisation.
         folder: The bundle folder; each role's file (``graphs[role]["file"]``) is overwritten.
-        graphs: The bundle's ``graphs`` entries; ``precision`` and ``quantisation`` are set here.
+        graphs: The bundle's ``graphs`` entries; ``precision`` and ``quantisation`` (with the size
+            of the fp32 file it replaced, ``fp32_bytes``) are set here.
         calibration: Role -> (input name, prepared images or None) for a graph that may be convolutional.
     """
     for role, source in raw.items():
         entry = graphs[role]
+        target = folder / entry["file"]
+        fp32_bytes = target.stat().st_size if target.is_file() else None
         input_name, images = (calibration or {}).get(role, ("pixels", None))
-        entry["quantisation"] = quantise(source, folder / entry["file"], images, input_name)
+        entry["quantisation"] = {
+            **quantise(source, target, images, input_name),
+            "fp32_bytes": fp32_bytes,
+        }
         entry["precision"] = "int8"
