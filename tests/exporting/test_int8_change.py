@@ -73,7 +73,7 @@ def _check_graphs(folder: Path, fp32_bytes: dict[str, int]) -> dict[str, Any]:
         assert ops["MatMulInteger"] >= 2 and ops["DynamicQuantizeLinear"] >= 2, (role, ops)
         assert entry["precision"] == "int8" and entry["quantisation"]["method"] == "dynamic"
         assert entry["bytes"] == (folder / entry["file"]).stat().st_size < fp32_bytes[role]
-        recorded = entry["quantisation"]["fp32_bytes"]  # its metadata (names, times) differ a little
+        recorded = entry["quantisation"]["fp32_bytes"]  # metadata (names, times) differ a little
         assert recorded == pytest.approx(fp32_bytes[role], rel=0.01)
         for figures in meta["parity_int8"][role].values():
             assert BROKEN_COSINE <= figures["min_cosine"] <= 1.0 + 1e-9
