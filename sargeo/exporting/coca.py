@@ -211,6 +211,7 @@ def export_coca(
             refs = caption_references(refs_file, why_not, spec, max_images or CAPTION_IMAGES)
             calibration = {"image_encoder": ("pixels", refs.images if refs.file else None)}
             fp32_dir = quantise_bundle(tmp, work, meta, raw, calibration)
+            _finish(tmp, meta)
             fp32 = CocaModel(load_bundle(fp32_dir, verify=False))
             ours = CocaModel(load_bundle(tmp, verify=False))
             checked = np.concatenate([refs.images[:8], ev.synthetic_images(spec, 4)])

@@ -242,6 +242,7 @@ def export_gpt(
             refs = answer_references(refs_file, why_not, spec, max_images or ANSWER_IMAGES)
             calibration = {"vision_encoder": ("images", refs.images if refs.file else None)}
             fp32_dir = quantise_bundle(tmp, work, meta, raw, calibration)
+            _finish(tmp, meta)
             fp32 = GptModel(load_bundle(fp32_dir, verify=False))
             ours = GptModel(load_bundle(tmp, verify=False))
             checked = np.concatenate([refs.images[:4], ev.synthetic_images(spec, 2)])

@@ -30,7 +30,6 @@ import numpy.typing as npt
 
 from sargeo.errors import InputError
 from sargeo.exporting import evaluate as ev
-from sargeo.exporting.clip import _finish
 from sargeo.exporting.parity import ParityError, compare
 from sargeo.exporting.quantize import quantise_graphs
 from sargeo.exporting.source import ExportSource
@@ -156,12 +155,12 @@ def quantise_bundle(
     calibration: Mapping[str, tuple[str, Array | None]],
 ) -> Path:
     """Copy the finished fp32 bundle in ``folder`` to ``work/fp32``, then make ``folder``'s graphs the
-    int8 versions of the ``raw`` graphs (`sargeo.exporting.quantize`); returns the fp32 copy."""
+    int8 versions of the ``raw`` graphs (`sargeo.exporting.quantize`); returns the fp32 copy. The
+    caller finishes the bundle again (metadata and hashes of the new graphs)."""
     fp32 = work / "fp32"
     shutil.copytree(folder, fp32)
     quantise_graphs(raw, folder, meta["graphs"], calibration)
     meta["precision"] = "int8"
-    _finish(folder, meta)
     return fp32
 
 
