@@ -166,6 +166,9 @@ def export_coca(
     spec = model.preprocess
     refs_file, why_not = reference_file(source, eval_data, "captions.jsonl") if int8 else (None, "")
     inputs = [source_path] + ([refs_file] if refs_file else [])
+    refs = (
+        caption_references(refs_file, why_not, spec, max_images or CAPTION_IMAGES) if int8 else None
+    )
     with (
         atomic_dir(output, inputs=inputs, overwrite=overwrite) as tmp,
         tempfile.TemporaryDirectory(prefix="sargeo-export-") as work_dir,
@@ -207,8 +210,7 @@ def export_coca(
         _finish(tmp, meta)
         meta["parity"], meta["caption_parity"] = _parity(model, tmp)
         _finish(tmp, meta)
-        if int8:
-            refs = caption_references(refs_file, why_not, spec, max_images or CAPTION_IMAGES)
+        if refs is not None:
             calibration = {"image_encoder": ("pixels", refs.images if refs.file else None)}
             fp32_dir = quantise_bundle(tmp, work, meta, raw, calibration)
             _finish(tmp, meta)

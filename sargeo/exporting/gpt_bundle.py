@@ -197,6 +197,10 @@ def export_gpt(
     source = _source(source_path, model)
     refs_file, why_not = reference_file(source, eval_data, "qa.jsonl") if int8 else (None, "")
     inputs = [source_path] + ([refs_file] if refs_file else [])
+    spec = model.preprocess
+    refs = (
+        answer_references(refs_file, why_not, spec, max_images or ANSWER_IMAGES) if int8 else None
+    )
     with (
         atomic_dir(output, inputs=inputs, overwrite=overwrite) as tmp,
         tempfile.TemporaryDirectory(prefix="sargeo-export-") as work_dir,
@@ -237,9 +241,7 @@ def export_gpt(
         _finish(tmp, meta)
         meta["parity"], meta["answer_parity"] = _parity(model, tmp)
         _finish(tmp, meta)
-        if int8:
-            spec = model.preprocess
-            refs = answer_references(refs_file, why_not, spec, max_images or ANSWER_IMAGES)
+        if refs is not None:
             calibration = {"vision_encoder": ("images", refs.images if refs.file else None)}
             fp32_dir = quantise_bundle(tmp, work, meta, raw, calibration)
             _finish(tmp, meta)

@@ -116,13 +116,17 @@ def caption_references(
 ) -> References:
     """The first ``max_images`` test images of ``captions.jsonl`` with their reference captions."""
     from sargeo.eval.inputs import caption_references as read
+    from sargeo.eval.inputs import in_split, records
 
     if file is None:
         return _synthetic(spec, reason, 8)
-    try:
-        refs = read(file, split=SPLIT)
-    except InputError:
+    rows = [r for _, r in records(file, "reference") if in_split(r, SPLIT)]  # unreadable: stop
+    if not rows:
         return _synthetic(spec, f"{file} has no reference caption in the split {SPLIT!r}", 8)
+    try:
+        refs = read(rows)
+    except InputError as exc:
+        raise InputError(f"{file}: {exc}") from exc
     names = sorted(refs)[:max_images]
     return References(file, "", names, _prepared(file, names, spec), {n: refs[n] for n in names})
 
@@ -131,15 +135,17 @@ def answer_references(
     file: Path | None, reason: str, spec: PreprocessSpec, max_images: int
 ) -> References:
     """The closed test questions of ``qa.jsonl`` about its first ``max_images`` images."""
+    from sargeo.eval.inputs import in_split, qa_records, records
     from sargeo.eval.vqa import UNSCORED
-    from sargeo.models.gpt.predict import read_qa
 
     if file is None:
         return _synthetic(spec, reason, 3)
+    found = [r for _, r in records(file, "reference") if in_split(r, SPLIT)]  # unreadable: stop
+    closed = [r for r in found if r.get("type") not in UNSCORED]
     try:
-        rows = [r for r in read_qa(file, SPLIT, None) if r.get("type") not in UNSCORED]
-    except InputError:
-        rows = []
+        rows = qa_records(closed, "record", ("answer", "type")) if closed else []
+    except InputError as exc:
+        raise InputError(f"{file}: {exc}") from exc
     names = list(dict.fromkeys(str(r["image"]) for r in rows))[:max_images]
     if not names:
         return _synthetic(spec, f"{file} has no closed question in the split {SPLIT!r}", 3)

@@ -163,8 +163,13 @@ def test_broken_int8_outputs_stop_the_export() -> None:
         _judge("decoder_step", found, fp32, np.full_like(fp32, np.nan), "prefix 1")
 
 
-def test_eval_data_without_int8_is_refused(tiny_gpt: Path, tmp_path: Path) -> None:
+def test_eval_data_without_int8_or_questions_is_refused(
+    tiny_gpt: Path, qa_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     argv = ["export", "gpt", str(tiny_gpt / "ck"), "-o", str(tmp_path / "b"), "-q"]
-    assert main([*argv, "--eval-data", str(tmp_path)]) == 2
+    assert main([*argv, "--eval-data", str(qa_corpus)]) == 2
     assert main([*argv, "--int8", "--eval-data", str(tmp_path / "nothing")]) == 2
+    assert main([*argv, "--int8", "--eval-data", str(qa_corpus / "captions.jsonl")]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 3 and "the field 'question'" in errors[2]
     assert not (tmp_path / "b").exists()
