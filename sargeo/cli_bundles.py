@@ -34,7 +34,7 @@ def _run_export(args: argparse.Namespace) -> int:
                 raise OptionError(flag, f"is not available for {args.task} bundles yet")
         for flag in ("eval_data", "max_images"):
             if getattr(args, flag) is not None and not args.int8:
-                raise OptionError(flag, f"measures int8 {args.task} bundles: give it with int8")
+                raise OptionError(flag, f"measures int8 {args.task} bundles: give it with --int8")
         print(
             export(
                 Path(args.model_path),
