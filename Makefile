@@ -21,7 +21,7 @@ demo: setup
 	$(VENV)/bin/sargeo demo -o demo-out --overwrite
 
 # Trains and exports the default models into export/ (bundles are built here, never committed):
-# the default corpus, then each model's default and tiny recipes, each exported fp32 (and CLIP int8).
+# the default corpus, then each model's default and tiny recipes, each exported fp32 (CLIP, CoCa also int8).
 # Each step is skipped when its output is complete, and an interrupted training run resumes.
 RUNS := runs
 CORPUS := $(RUNS)/corpus
@@ -41,7 +41,7 @@ models: setup
 			$(SARGEO) train $$task --recipe $$recipe --corpus $(CORPUS) -o $$run $$resume $$init || exit 1; \
 		fi; \
 		test -f export/$$name/bundle.json || $(SARGEO) export $$task $$run -o export/$$name --overwrite || exit 1; \
-		[ $$task != clip ] || test -f export/$$name-int8/bundle.json || \
+		[ $$task = gpt ] || test -f export/$$name-int8/bundle.json || \
 			$(SARGEO) export $$task $$run -o export/$$name-int8 --int8 --overwrite || exit 1; \
 	done
 

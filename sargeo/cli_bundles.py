@@ -29,13 +29,19 @@ def _run_export(args: argparse.Namespace) -> int:
         else:
             from sargeo.exporting.gpt_bundle import export_gpt as export
 
-        for flag in ("int8", "model", "eval_data", "prompt"):
+        for flag in ("model", "prompt"):
             if getattr(args, flag):
                 raise OptionError(flag, f"is not available for {args.task} bundles yet")
+        for flag in ("eval_data", "max_images"):
+            if getattr(args, flag) is not None and not args.int8:
+                raise OptionError(flag, f"measures int8 {args.task} bundles: give it with --int8")
         print(
             export(
                 Path(args.model_path),
                 Path(args.output),
+                int8=args.int8,
+                eval_data=Path(args.eval_data) if args.eval_data else None,
+                max_images=args.max_images,
                 exporter=args.exporter,
                 overwrite=args.overwrite,
             ).summary()
@@ -52,7 +58,7 @@ def _run_export(args: argparse.Namespace) -> int:
         model_name=args.model,
         exporter=args.exporter,
         eval_data=Path(args.eval_data) if args.eval_data else None,
-        max_images=args.max_images,
+        max_images=200 if args.max_images is None else args.max_images,
         prompts=args.prompt,
         overwrite=args.overwrite,
     )
@@ -85,11 +91,16 @@ def add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--eval-data",
         default=None,
-        metavar="CSV|DIR",
-        help="captions to check and measure on (default: the run's test split)",
+        metavar="CSV|JSONL|DIR",
+        help="data to check and measure on (default: the run's test split): clip, a caption CSV"
+        " or corpus; coca and gpt with --int8, the narrator's captions.jsonl or qa.jsonl or corpus",
     )
     p.add_argument(
-        "--max-images", type=int, default=200, metavar="N", help="evaluation images used (200)"
+        "--max-images",
+        type=int,
+        default=None,
+        metavar="N",
+        help="evaluation images used (clip 200; int8 coca 50, gpt 8)",
     )
     p.add_argument(
         "--prompt",

@@ -102,6 +102,9 @@ class ExportResult:
             )
         for search, share in self.meta.get("answer_parity", {}).items():
             lines.append(f"  parity answers {search}: {share:.0%} token for token as torch")
+        from sargeo.exporting.int8_change import summary_lines
+
+        lines += summary_lines(self.meta)
         retrieval = self.meta["metrics"].get("export", {})
         for key in ("mR_torch", "mR_onnx_fp32", "mR_onnx_int8", "mR_change_int8"):
             if key in retrieval:

@@ -11,7 +11,8 @@ torch model and the bundle alike. Parity: image tokens and next-token logits wit
 torch on synthetic and constant images at batch sizes 1 and more, and greedy and beam captions of the
 bundle (`sargeo.runtime.coca.CocaModel`) token for token those of torch; otherwise nothing is written.
 The bundle's ``decode`` holds the model's default decoding settings, ``decode_context`` its longest
-sequence.
+sequence. With ``int8``, the graphs that passed are quantised and measured against them
+(`sargeo.exporting.int8_change`): ``parity_int8`` and ``metrics.export.int8``.
 """
 
 from __future__ import annotations
@@ -26,9 +27,18 @@ import numpy as np
 import torch
 
 from sargeo.atomic import atomic_dir
+from sargeo.errors import InputError
 from sargeo.exporting import evaluate as ev
 from sargeo.exporting.clip import ExportResult, _finish, _graph_entry, _software
 from sargeo.exporting.graphs import export_graph, optimise
+from sargeo.exporting.int8_change import (
+    CAPTION_IMAGES,
+    caption_change,
+    caption_references,
+    coca_graphs_change,
+    quantise_bundle,
+    reference_file,
+)
 from sargeo.exporting.parity import FP32, ParityError, check, compare
 from sargeo.exporting.source import (
     ExportSource,
@@ -122,19 +132,45 @@ def _parity(model: SarCoca, bundle_dir: Path) -> tuple[dict[str, Any], dict[str,
 
 
 def export_coca(
-    source_path: Path, output: Path, *, exporter: str = "dynamo", overwrite: bool = False
+    source_path: Path,
+    output: Path,
+    *,
+    int8: bool = False,
+    eval_data: Path | None = None,
+    max_images: int | None = None,
+    exporter: str = "dynamo",
+    overwrite: bool = False,
 ) -> ExportResult:
     """Export a CoCa run or checkpoint to a bundle folder (see the module docstring).
 
+    Args:
+        source_path: A run folder or checkpoint.
+        output: The bundle folder to write (``export/NAME``).
+        int8: Quantise the graphs to int8, and measure the captions' change against fp32
+            (`sargeo.exporting.int8_change`).
+        eval_data: The narrator's ``captions.jsonl`` (or its corpus folder) to measure int8 on
+            (default: the corpus of the run's evaluation data).
+        max_images: Test images captioned by both precisions (default `CAPTION_IMAGES`).
+        exporter: ``dynamo`` (default) or ``legacy``.
+        overwrite: Replace an existing bundle folder.
+
     Raises:
-        ParityError: when a graph or the captions disagree with torch; nothing is written.
+        ParityError: when a graph or the captions disagree with torch, or int8 graphs are broken;
+            nothing is written.
     """
+    if max_images is not None and max_images < 1:
+        raise InputError("`max_images` must be at least 1")
     started = time.perf_counter()
     source = _source(source_path)
     model = cast(SarCoca, source.model)
     spec = model.preprocess
+    refs_file, why_not = reference_file(source, eval_data, "captions.jsonl") if int8 else (None, "")
+    inputs = [source_path] + ([refs_file] if refs_file else [])
+    refs = (
+        caption_references(refs_file, why_not, spec, max_images or CAPTION_IMAGES) if int8 else None
+    )
     with (
-        atomic_dir(output, inputs=[source_path], overwrite=overwrite) as tmp,
+        atomic_dir(output, inputs=inputs, overwrite=overwrite) as tmp,
         tempfile.TemporaryDirectory(prefix="sargeo-export-") as work_dir,
     ):
         work = Path(work_dir)
@@ -143,12 +179,15 @@ def export_coca(
         with torch.no_grad():
             _, image_tokens = model.encode_image_tokens(images)
         prefix = torch.full((2, 3), model.captions.start, dtype=torch.long)
-        raw_image = export_graph(_ImageTokens(model), [images], work / "i.raw.onnx",
-                                 ["pixels"], ["image_tokens"], exporter)  # fmt: skip
-        raw_step = export_graph(_DecoderStep(model), [image_tokens, prefix], work / "d.raw.onnx",
-                                ["image_tokens", "tokens"], ["next_logits"], exporter, lengths=(1,))  # fmt: skip
-        optimise(raw_image, tmp / "image_encoder.onnx")
-        optimise(raw_step, tmp / "decoder_step.onnx")
+        raw = {
+            "image_encoder": export_graph(_ImageTokens(model), [images], work / "i.raw.onnx",
+                                          ["pixels"], ["image_tokens"], exporter),
+            "decoder_step": export_graph(_DecoderStep(model), [image_tokens, prefix],
+                                         work / "d.raw.onnx", ["image_tokens", "tokens"],
+                                         ["next_logits"], exporter, lengths=(1,)),
+        }  # fmt: skip
+        for role, path in raw.items():
+            optimise(path, tmp / f"{role}.onnx")
         meta: dict[str, Any] = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -157,10 +196,7 @@ def export_coca(
             "model": model.name,
             "precision": "fp32",
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "graphs": {
-                role: _graph_entry(tmp / f"{role}.onnx", "fp32", None)
-                for role in ("image_encoder", "decoder_step")
-            },
+            "graphs": {role: _graph_entry(tmp / f"{role}.onnx", "fp32", None) for role in raw},
             "preprocess": spec.to_dict(),
             "tokenizer": entry,
             "decode": dict(model.decode_defaults),
@@ -174,5 +210,15 @@ def export_coca(
         _finish(tmp, meta)
         meta["parity"], meta["caption_parity"] = _parity(model, tmp)
         _finish(tmp, meta)
+        if refs is not None:
+            calibration = {"image_encoder": ("pixels", refs.images if refs.file else None)}
+            fp32_dir = quantise_bundle(tmp, work, meta, raw, calibration)
+            _finish(tmp, meta)
+            fp32 = CocaModel(load_bundle(fp32_dir, verify=False))
+            ours = CocaModel(load_bundle(tmp, verify=False))
+            checked = np.concatenate([refs.images[:8], ev.synthetic_images(spec, 4)])
+            meta["parity_int8"] = coca_graphs_change(fp32, ours, checked)
+            meta["metrics"]["export"]["int8"] = caption_change(fp32, ours, refs)
+            _finish(tmp, meta)
         digest = sha256_file(tmp / BUNDLE_FILE)
     return ExportResult(output, meta, digest, time.perf_counter() - started)

@@ -7,6 +7,8 @@ word vocabulary, ``tokenizer.json`` for SmolLM2's BPE; none for bytes). ``bundle
 prompt's pieces (`sargeo.runtime.gpt_text`), the stop tokens, ``max_new_tokens``, the cache shape and
 the preprocessing. Parity, or nothing is written: image embeddings within fp32 tolerance, prompt ids
 equal to the chat layer's, and greedy answers token for token those of torch on synthetic images.
+With ``int8``, the graphs that passed are quantised (the token table stays fp32) and measured
+against them (`sargeo.exporting.int8_change`): ``parity_int8`` and ``metrics.export.int8``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ from sargeo.exporting import evaluate as ev
 from sargeo.exporting.clip import ExportResult, _finish, _graph_entry, _software
 from sargeo.exporting.gpt import export_gpt_graphs
 from sargeo.exporting.graphs import optimise
+from sargeo.exporting.int8_change import (
+    ANSWER_IMAGES,
+    answer_change,
+    answer_references,
+    gpt_graphs_change,
+    quantise_bundle,
+    reference_file,
+)
 from sargeo.exporting.parity import FP32, ParityError, check, compare
 from sargeo.exporting.source import (
     ExportSource,
@@ -151,26 +161,55 @@ def _parity(model: SarGpt, bundle_dir: Path) -> tuple[dict[str, Any], dict[str, 
 
 
 def export_gpt(
-    source_path: Path, output: Path, *, exporter: str = "dynamo", overwrite: bool = False
+    source_path: Path,
+    output: Path,
+    *,
+    int8: bool = False,
+    eval_data: Path | None = None,
+    max_images: int | None = None,
+    exporter: str = "dynamo",
+    overwrite: bool = False,
 ) -> ExportResult:
     """Export a SAR-GPT run or checkpoint to a bundle folder (see the module docstring).
 
+    Args:
+        source_path: A run folder or checkpoint.
+        output: The bundle folder to write (``export/NAME``).
+        int8: Quantise the graphs to int8, and measure the answers' change against fp32
+            (`sargeo.exporting.int8_change`).
+        eval_data: The narrator's ``qa.jsonl`` (or its corpus folder) to measure int8 on
+            (default: the corpus of the run's evaluation data).
+        max_images: Test images whose closed questions both precisions answer (default
+            `ANSWER_IMAGES`).
+        exporter: ``dynamo`` only.
+        overwrite: Replace an existing bundle folder.
+
     Raises:
-        ParityError: when the bundle disagrees with torch; nothing is written.
+        ParityError: when the bundle disagrees with torch, or int8 graphs are broken; nothing is
+            written.
     """
     if exporter != "dynamo":
         raise InputError("SAR-GPT graphs are exported with the dynamo exporter only")
+    if max_images is not None and max_images < 1:
+        raise InputError("`max_images` must be at least 1")
     started = time.perf_counter()
     model = load_gpt(source_path)
     source = _source(source_path, model)
+    refs_file, why_not = reference_file(source, eval_data, "qa.jsonl") if int8 else (None, "")
+    inputs = [source_path] + ([refs_file] if refs_file else [])
+    spec = model.preprocess
+    refs = (
+        answer_references(refs_file, why_not, spec, max_images or ANSWER_IMAGES) if int8 else None
+    )
     with (
-        atomic_dir(output, inputs=[source_path], overwrite=overwrite) as tmp,
+        atomic_dir(output, inputs=inputs, overwrite=overwrite) as tmp,
         tempfile.TemporaryDirectory(prefix="sargeo-export-") as work_dir,
     ):
         work = Path(work_dir)
         shapes = export_gpt_graphs(model, work)  # merges LoRA; checks the raw graphs
-        optimise(work / "vision.onnx", tmp / "vision_encoder.onnx")
-        optimise(work / "lm_step.onnx", tmp / "lm_step.onnx")
+        raw = {"vision_encoder": work / "vision.onnx", "lm_step": work / "lm_step.onnx"}
+        for role, path in raw.items():
+            optimise(path, tmp / f"{role}.onnx")
         np.save(tmp / "token_embeddings.npy", np.load(work / "token_embeddings.npy"))
         meta: dict[str, Any] = {
             "format": FORMAT,
@@ -202,5 +241,15 @@ def export_gpt(
         _finish(tmp, meta)
         meta["parity"], meta["answer_parity"] = _parity(model, tmp)
         _finish(tmp, meta)
+        if refs is not None:
+            calibration = {"vision_encoder": ("images", refs.images if refs.file else None)}
+            fp32_dir = quantise_bundle(tmp, work, meta, raw, calibration)
+            _finish(tmp, meta)
+            fp32 = GptModel(load_bundle(fp32_dir, verify=False))
+            ours = GptModel(load_bundle(tmp, verify=False))
+            checked = np.concatenate([refs.images[:4], ev.synthetic_images(spec, 2)])
+            meta["parity_int8"] = gpt_graphs_change(fp32, ours, checked, QUESTIONS[0])
+            meta["metrics"]["export"]["int8"] = answer_change(fp32, ours, refs, QUESTIONS)
+            _finish(tmp, meta)
         digest = sha256_file(tmp / BUNDLE_FILE)
     return ExportResult(output, meta, digest, time.perf_counter() - started)

@@ -26,7 +26,7 @@ import contextlib
 import io
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +156,30 @@ def quantise(
         "per_channel": True,
         "note": note,
     }
+
+
+def quantise_graphs(
+    raw: Mapping[str, Path],
+    folder: Path,
+    graphs: dict[str, dict[str, Any]],
+    calibration: Mapping[str, tuple[str, npt.NDArray[np.float32] | None]] | None = None,
+) -> None:
+    """Replace a bundle's fp32 graphs with int8 versions of their raw graphs, and say so in their entries.
+
+    Args:
+        raw: Graph role -> its fp32 graph before offline optimisation.
+        folder: The bundle folder; each role's file (``graphs[role]["file"]``) is overwritten.
+        graphs: The bundle's ``graphs`` entries; ``precision`` and ``quantisation`` (with the size
+            of the fp32 file it replaced, ``fp32_bytes``) are set here.
+        calibration: Role -> (input name, prepared images or None) for a graph that may be convolutional.
+    """
+    for role, source in raw.items():
+        entry = graphs[role]
+        target = folder / entry["file"]
+        fp32_bytes = target.stat().st_size if target.is_file() else None
+        input_name, images = (calibration or {}).get(role, ("pixels", None))
+        entry["quantisation"] = {
+            **quantise(source, target, images, input_name),
+            "fp32_bytes": fp32_bytes,
+        }
+        entry["precision"] = "int8"

@@ -11,7 +11,7 @@ after its ``max_new_tokens``, as `sargeo.models.gpt.generate` does for the torch
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,13 +81,13 @@ class GptModel:
         ]
         return out
 
-    def generate(
-        self,
-        image_embeds: npt.NDArray[np.float32],
-        question: str,
-        max_new_tokens: int | None = None,
-    ) -> Answered:
-        """Greedy answer to ``question`` about one image's slot embeddings (slots, width)."""
+    def prompt_step(
+        self, image_embeds: npt.NDArray[np.float32], question: str
+    ) -> tuple[
+        list[int], Callable[[Cache | None, npt.NDArray[np.int64]], tuple[np.ndarray, Cache]]
+    ]:
+        """The prompt's ids for ``question`` about one image's slot embeddings (slots, width), and
+        the decoding step of `sargeo.runtime.decoding` over them (state: the key-value cache)."""
         ids, image = self.text.prompt(question)
         prompt = self.table[np.asarray(ids)].copy()
         prompt[np.asarray(image)] = image_embeds
@@ -115,8 +115,18 @@ class GptModel:
             logits, present_k, present_v = step.run(None, feed)
             return logits, (present_k, present_v)
 
+        return ids, run
+
+    def generate(
+        self,
+        image_embeds: npt.NDArray[np.float32],
+        question: str,
+        max_new_tokens: int | None = None,
+    ) -> Answered:
+        """Greedy answer to ``question`` about one image's slot embeddings (slots, width)."""
+        ids, run = self.prompt_step(image_embeds, question)
         limit = max_new_tokens or self.max_new_tokens
-        room = self.text.context - n
+        room = self.text.context - len(ids)
         settings = DecodeSettings(max_length=max(1, min(limit, room)), stop_tokens=self.stop_tokens)
         hyp = greedy_search(run, np.asarray([ids], np.int64), None, settings, _no_reorder)[0]
         return Answered(self.text.decode(hyp.tokens).strip(), hyp.tokens, hyp.reason)
