@@ -178,9 +178,12 @@ class BuildIndexAlgorithm(SargeoAlgorithm):
             )
         )
         index, _ = index_sources(sources, model, options, folder, feedback)
+        # a Dask-built index of over a million tiles has GeoParquet footprints only
+        listed = list(index.manifest.get("footprints", ["tiles.gpkg"])) or ["tiles.gpkg"]
+        footprints = "tiles.gpkg" if "tiles.gpkg" in listed else listed[0]
         return {
             "OUTPUT": str(folder),
-            "FOOTPRINTS": str(folder / "tiles.gpkg"),
+            "FOOTPRINTS": str(folder / footprints),
             "TILES": int(index.manifest["count"]),
         }
 
