@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from sargeo import __version__
 from sargeo.atomic import atomic_dir, check_not_an_input, check_output_dir
+from sargeo.datasets.writers import samples_to_jsonl
 from sargeo.datasets.writers import OpenClipWriter
 from sargeo.errors import SargeoError
 from sargeo.narrator.card import CardBuilder, listed, summary
@@ -163,6 +164,7 @@ def narrate(
             input_problems=listed(input_problems),
             sargeo_version=__version__,
         )
+        samples_to_jsonl(samples, tmp / "samples.jsonl")  # the truth: fact accuracy judges by it
         (tmp / "splits.json").write_text(
             json.dumps(dict(sorted(split_of.items())), indent=1) + "\n"
         )

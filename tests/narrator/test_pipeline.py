@@ -64,10 +64,14 @@ def test_outputs_formats_and_card(tmp_path: Path) -> None:
         "qa.jsonl",
         "conversations.json",
         "card.json",
+        "samples.jsonl",
     } <= names
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
     records = [json.loads(line) for line in (out / "captions.jsonl").read_text().splitlines()]
     assert len(records) == 5 * len(samples)
+    from sargeo.datasets.writers import samples_from_jsonl
+
+    assert samples_from_jsonl(out / "samples.jsonl") == list(samples)  # the truth narrated
     first = records[0]
     assert {
         "image",
