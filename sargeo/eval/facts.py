@@ -25,7 +25,7 @@ from sargeo.records import Sample
 
 SHARE_TOLERANCE = 0.10
 """A stated land-cover share is right within this many (absolute) of the true share (0..1)."""
-Kind = Literal["count", "presence", "absence", "dominant", "share"]
+Kind = Literal["count", "presence", "absence", "dominant", "share", "seen"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ class Verdict:
 
     Attributes:
         kind: ``count`` (a stated count), ``presence`` (a class named as there), ``absence`` (a class
-            denied), ``dominant`` (the dominant land cover) or ``share`` (a stated share).
+            denied), ``dominant`` (the dominant land cover), ``share`` (a stated share) or ``seen``
+            (an object class with boxes: named by the caption, or missed).
         cls: The class or surface the claim is about.
         stated: What the caption says ('3', '11-19', '0.52', 'water').
         truth: What the ground truth says.
@@ -117,6 +118,10 @@ def judge(claims: Claims, truth: Truth) -> list[Verdict]:
                 error = abs(share - real)
                 ok = error <= SHARE_TOLERANCE + 1e-9
                 out.append(Verdict("share", key, f"{share:.2f}", f"{real:.2f}", ok, error))
+    stated = {c.cls for c in claims.counts if c.high > 0}
+    for cls, n in sorted(truth.counts.items()):
+        named = cls in claims.named or cls in stated
+        out.append(Verdict("seen", cls, "named" if named else "missed", str(n), named))
     return out
 
 
@@ -186,6 +191,7 @@ class FactScores:
                 "classes": sorted({v.cls for v in presence if not v.correct}),
             },
             "absence": _tally(self._all("absence")),
+            "objects_seen": _tally(self._all("seen")),
             "dominant_cover": _tally(self._all("dominant")),
             "share": {**shares, "tolerance": SHARE_TOLERANCE},
         }
@@ -216,6 +222,11 @@ class FactScores:
                 "captions hallucinating",
                 h["caption_rate"],
                 f"{h['captions_with_hallucination']}/{h['captions_judged']} captions",
+            ),
+            (
+                "objects seen",
+                s["objects_seen"]["accuracy"],
+                f"{s['objects_seen']['correct']}/{s['objects_seen']['judged']} classes with boxes named",
             ),
             (
                 "absence accuracy",

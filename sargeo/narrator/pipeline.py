@@ -20,8 +20,7 @@ from tqdm import tqdm
 
 from sargeo import __version__
 from sargeo.atomic import atomic_dir, check_not_an_input, check_output_dir
-from sargeo.datasets.writers import samples_to_jsonl
-from sargeo.datasets.writers import OpenClipWriter
+from sargeo.datasets.writers import OpenClipWriter, samples_to_jsonl
 from sargeo.errors import SargeoError
 from sargeo.narrator.card import CardBuilder, listed, summary
 from sargeo.narrator.fusion import MaskReader, Narrator, NarratorConfig, SampleCaptions, image_path
