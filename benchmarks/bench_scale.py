@@ -4,7 +4,9 @@
    worker (all cores) and of 2 workers (the cores shared out), the same partitions. The three are
    interleaved ``--repeats`` times and the best of each kept, so that a change of load on a shared
    machine does not favour one of them. The scaling ratio
-   is 2 workers' tiles/s over 1 worker's (goal: at least 1.7x on two free cores).
+   is 2 workers' tiles/s over 1 worker's (goal: at least 1.7x on two free cores). With
+   ``--threads-per-worker 1`` each worker has one inference thread, so the ratio is what a second
+   worker core adds; by default one worker uses every core, and the ratio is Dask's over threads.
 2. ``sargeo tile`` of the same mosaic, the same three ways.
 3. The scheduler's overhead per task: wall time per empty task over many, on the warm cluster, beside
    the compute time of one index partition on a worker (Dask's task stream).
@@ -167,7 +169,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 clusters[workers] = (cluster, client)
                 out[f"startup_{workers}_s"] = startup
                 spec = Cluster(scheduler=client.scheduler.address, partition=args.partition)
-                iopts = index_options(max(1, cores // workers))
+                iopts = index_options(args.threads_per_worker or max(1, cores // workers))
                 index_on_dask([warm], bundle, work / f"warm-{workers}", iopts, reading, spec)
                 out[f"overhead_{workers}w_ms_per_task"] = 1000 * _overhead(client, args.tasks)
             best: dict[str, float] = {}
@@ -184,7 +186,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 keep("tile_single", time.perf_counter() - started)
                 for workers, (_, client) in clusters.items():
                     spec = Cluster(scheduler=client.scheduler.address, partition=args.partition)
-                    iopts = index_options(max(1, cores // workers))
+                    iopts = index_options(args.threads_per_worker or max(1, cores // workers))
                     target = work / f"index-{workers}-{rep}"
                     with get_task_stream(client) as stream:
                         started = time.perf_counter()
@@ -228,6 +230,13 @@ def main() -> None:
     parser.add_argument("--px", type=int, default=3072, help="mosaic side in pixels (3072)")
     parser.add_argument("--size", type=int, default=256, help="tile side in pixels (256)")
     parser.add_argument("--partition", type=int, default=16, help="tiles per task (16)")
+    parser.add_argument(
+        "--threads-per-worker",
+        type=int,
+        default=0,
+        help="inference threads per worker (0: the cores shared out, 1 worker using all of them);"
+        " 1 measures scaling per worker core: 1 worker on one core against 2 on two",
+    )
     parser.add_argument("--batch", type=int, default=16, help="tiles per inference call (16)")
     parser.add_argument("--tasks", type=int, default=500, help="empty tasks for the overhead (500)")
     parser.add_argument(
@@ -245,6 +254,11 @@ def main() -> None:
         f"mosaic {args.px} px, {out['tiles']} tiles of {args.size} px; {out['bundle']}; {out['cores']} cores"
     )
     print(f"load average at start {out['load_start'][0]:.2f}, at end {out['load_end'][0]:.2f}")
+    per = args.threads_per_worker
+    print(
+        f"inference threads: single {out['cores']}, per worker "
+        + (f"{per}" if per else "cores / workers")
+    )
     print(f"{'':24}{'single':>10}{'1 worker':>10}{'2 workers':>10}{'2w / 1w':>9}  (tiles/s)")
     for job in ("index", "tile"):
         row = [
