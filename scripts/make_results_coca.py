@@ -99,26 +99,60 @@ def _metric(s: dict[str, Any], name: str) -> float | None:
     return None if value is None else 100 * value if name != "CIDEr-D" else value
 
 
-def _fact(s: dict[str, Any], *path: str) -> float | None:
-    node: Any = s.get("facts")
-    for part in path:
-        if node is None:
-            return None
-        node = node.get(part)
-    return None if node is None else 100 * float(node)
+def _fact(s: dict[str, Any], key: str, good: str = "correct", total: str = "judged") -> str:
+    """A fact figure as 'percent (right/judged)', 'n/a' when nothing was judged."""
+    node = (s.get("facts") or {}).get(key) or {}
+    judged = node.get(total) or 0
+    if not judged:
+        return "n/a"
+    right = node.get(good, 0)
+    return f"{100 * right / judged:.1f} ({right}/{judged})"
 
 
-def examples(work: Path, data: Path, n: int = 4) -> list[str]:
-    """The progressive model's captions of the first ``n`` real HRSID images beside a reference."""
-    preds = work / "preds" / "progressive-hrsid.jsonl"
-    if not preds.exists():
+def observations(scores: dict[str, Any], sets: dict[str, Path]) -> list[str]:
+    """What the tables show, computed from them (so they are regenerated with them)."""
+    lines = []
+    for name in sets:
+        got = {m: scores[f"{m}|{name}"] for m in (*MODELS, "constant") if f"{m}|{name}" in scores}
+        if "constant" not in got or len(got) < 2:
+            continue
+        cider = {m: s["metrics"]["CIDEr-D"] for m, s in got.items()}
+        best = max((m for m in got if m != "constant"), key=lambda m: cider[m])
+        beat = [m for m in MODELS if m in cider and cider[m] > cider["constant"]]
+        text = (
+            f"- **{name}**: CIDEr-D " + ", ".join(f"{m} {v:.2f}" for m, v in cider.items())
+            + f". Best model: {best}; above the constant caption: {', '.join(beat) or 'none'}."
+        )  # fmt: skip
+        seen = {
+            m: (s.get("facts") or {}).get("objects_seen", {})
+            for m, s in got.items()
+            if m != "constant"
+        }
+        parts = [f"{m} {v['correct']}/{v['judged']}" for m, v in seen.items() if v.get("judged")]
+        if parts:
+            text += " Object classes with boxes that the captions name: " + ", ".join(parts) + "."
+        lines.append(text)
+    return lines
+
+
+def examples(work: Path, data: Path, n: int = 5) -> list[str]:
+    """Both trained models' captions of the first ``n`` real HRSID images beside a reference."""
+    made = {m: work / "preds" / f"{m}-hrsid.jsonl" for m in ("single", "progressive")}
+    if not all(p.exists() for p in made.values()):
         return []
     refs: dict[str, list[str]] = {}
     for r in map(json.loads, (data / "captions.jsonl").open()):
         refs.setdefault(r["image"], []).append(r["caption"])
-    lines = ["| image | progressive (generated) | narrator (a reference) |", "| --- | --- | --- |"]
-    for p in list(map(json.loads, preds.open()))[:n]:
-        lines.append(f"| {Path(p['image']).name} | {p['caption']} | {refs[p['image']][0]} |")
+    captions = {
+        m: {r["image"]: r["caption"] for r in map(json.loads, p.open())} for m, p in made.items()
+    }
+    lines = [
+        "| image | single-stage | progressive | narrator (a reference) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for image in sorted(captions["progressive"])[:n]:
+        row = [Path(image).stem, captions["single"][image], captions["progressive"][image]]
+        lines.append("| " + " | ".join([*row, refs[image][0]]) + " |")
     return lines
 
 
@@ -139,7 +173,14 @@ def section(scores: dict[str, Any], sets: dict[str, Path], work: Path, scale: fl
         "a model that does not beat it has not learnt to look at the image. Metrics are pycocoevalcap's",
         "against all the narrator's references of an image, as percentages (CIDEr-D on its own 0-10",
         "scale); SPICE is n/a (its Stanford CoreNLP download cannot happen here). Fact accuracy parses",
-        "each caption with the narrator's vocabulary and checks it against the ground truth.",
+        "each caption with the narrator's vocabulary and checks it against the ground truth: stated",
+        "counts right, object classes with boxes named (objects seen), classes named that are absent",
+        "(hallucinated), the dominant land cover; each as percent (right/judged), n/a when no caption",
+        "made such a claim.",
+        "",
+        "### What the numbers show",
+        "",
+        *observations(scores, sets),
         "",
     ]
     for name in sets:
@@ -147,20 +188,22 @@ def section(scores: dict[str, Any], sets: dict[str, Path], work: Path, scale: fl
         lines += [
             f"### {name} ({n} images)",
             "",
-            "| model | " + " | ".join(SHOWN) + " | count right | hallucination rate | dominant cover right |",
-            "| --- " * (len(SHOWN) + 4) + "|",
+            "| model | " + " | ".join(SHOWN)
+            + " | count right | objects seen | hallucinated | dominant cover right |",
+            "| --- " * (len(SHOWN) + 5) + "|",
         ]  # fmt: skip
         for model in (*MODELS, "constant"):
             s = scores.get(f"{model}|{name}")
             if s is None:
-                lines.append(f"| {model} | " + " | ".join(["not run"] * (len(SHOWN) + 3)) + " |")
+                lines.append(f"| {model} | " + " | ".join(["not run"] * (len(SHOWN) + 4)) + " |")
                 continue
             digits = [2 if m == "CIDEr-D" else 1 for m in SHOWN]
             cells = [cell(_metric(s, m), d) for m, d in zip(SHOWN, digits, strict=True)]
             cells += [
-                cell(_fact(s, "count", "accuracy")),
-                cell(_fact(s, "hallucination", "rate")),
-                cell(_fact(s, "dominant_cover", "accuracy")),
+                _fact(s, "count"),
+                _fact(s, "objects_seen"),
+                _fact(s, "hallucination", "hallucinated", "mentions_judged"),
+                _fact(s, "dominant_cover"),
             ]
             lines.append(f"| {model} | " + " | ".join(cells) + " |")
         lines.append("")
