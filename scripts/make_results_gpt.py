@@ -115,6 +115,38 @@ def conversation(work: Path) -> list[str]:
     return lines
 
 
+def observations(scores: dict[str, Any], sets: dict[str, Any]) -> list[str]:
+    """What the tables show, computed from them (so they are regenerated with them)."""
+    lines = []
+    for name in sets:
+        got = {m: scores[f"{m}|{name}"] for m in MODELS if f"{m}|{name}" in scores}
+        if not got:
+            continue
+        ref = next(iter(got.values()))
+        base = ref["overall"]["baseline_accuracy"]
+        text = f"- **{name}**: all questions, " + ", ".join(
+            f"{m} {100 * s['overall']['accuracy']:.1f}" for m, s in got.items()
+        )
+        text += f" against the baseline's {100 * base:.1f}." if base is not None else "."
+        above = {
+            m: [
+                t
+                for t, f in s["types"].items()
+                if f["accuracy"] is not None
+                and f["baseline_accuracy"] is not None
+                and f["accuracy"] > f["baseline_accuracy"]
+            ]
+            for m, s in got.items()
+        }
+        text += (
+            " Types above the baseline: "
+            + "; ".join(f"{m} {', '.join(t) or 'none'}" for m, t in above.items())
+            + "."
+        )
+        lines.append(text)
+    return lines
+
+
 def section(scores: dict[str, Any], sets: dict[str, Any], work: Path, scale: float,
             seconds: dict[str, float], max_images: int) -> list[str]:  # fmt: skip
     """The page section: accuracy per question type beside the baseline, per set."""
@@ -129,7 +161,12 @@ def section(scores: dict[str, Any], sets: dict[str, Any], work: Path, scale: flo
         + ", ".join(f"{m} {s / 60:.1f} min" for m, s in seconds.items())
         + f". The synthetic rows answer the questions of the first {max_images} test images.",
         "Accuracy is exact match after normalisation (numbers as words or digits alike); the baseline",
-        "always gives the most frequent training answer of the question type. MAE is over counts.",
+        "always gives the most frequent training answer of the question type. MAE is over the",
+        "questions with a numeric answer (counts; land-cover shares in percent).",
+        "",
+        "### What the numbers show",
+        "",
+        *observations(scores, sets),
         "",
     ]
     for name in sets:
