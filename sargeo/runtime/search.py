@@ -1,9 +1,10 @@
 """Top-k search of unit query vectors among stored unit vectors: exact in numpy, FAISS when asked.
 
-Stored vectors are float16 on disk (memory-mapped). numpy has no fast float16 product, so the numpy
-searcher converts them once to a float32 matrix in memory and answers every query with one BLAS
-product (memory-bound: 1.5 GB read per pass for a million 384-d vectors, so several queries share a
-pass); indexes larger than `RESIDENT_LIMIT` are streamed in float32 chunks instead, in bounded
+Stored vectors are float16 on disk (memory-mapped). The numpy searcher keeps int8 codes of them in
+memory and answers a query exactly through an int8 first pass with a per-row error bound, then the
+float scores of the few rows the bound cannot rule out (`sargeo.runtime.prefilter`): a quarter of the
+bytes of a float32 pass, which is what bounds exact search (1.5 GB per pass for a million 384-d vectors
+in float32). Indexes larger than `RESIDENT_LIMIT` are streamed in float32 chunks instead, in bounded
 memory (a sharded index's `ShardedVectors` reads each chunk from its shards, so chunks cross shard
 boundaries and the top-k merge is the same). With ``backend="faiss"`` (``faiss-cpu`` installed) a flat inner-product index gives the same
 exact results through FAISS's own kernels. Among the rows kept, equal scores rank by row number.
@@ -22,11 +23,12 @@ import numpy as np
 import numpy.typing as npt
 
 from sargeo.errors import OptionError
+from sargeo.runtime.prefilter import Int8Prefilter
 from sargeo.runtime.sessions import MissingPackageError, require
 from sargeo.runtime.shards import ShardedVectors
 
 RESIDENT_LIMIT = 2 << 30
-"""Bytes of float32 vectors kept in memory; above this the numpy searcher streams chunks."""
+"""Bytes of int8 codes kept in memory; above this the numpy searcher streams float32 chunks."""
 
 CHUNK_ROWS = 65536
 BACKENDS = ("auto", "numpy", "faiss", "faiss-hnsw", "faiss-ivf")
@@ -88,14 +90,14 @@ class Searcher:
                 self.backend = "faiss"
             except MissingPackageError:
                 self.backend = "numpy"
-        self._resident: Scores | None = None
+        self._prefilter: Int8Prefilter | None = None
         self._faiss: Any = None
 
     @property
     def resident(self) -> bool:
-        """Whether the numpy searcher keeps a float32 copy in memory."""
+        """Whether the numpy searcher keeps int8 codes in memory (else it streams float32 chunks)."""
         rows, dim = self.vectors.shape
-        return rows * dim * 4 <= RESIDENT_LIMIT
+        return rows * dim <= RESIDENT_LIMIT
 
     def _faiss_index(self) -> Any:
         """An empty FAISS index of the backend (trained on a sample for IVF)."""
@@ -122,16 +124,8 @@ class Searcher:
             self._faiss = self._faiss_index()
             for start in range(0, len(self.vectors), CHUNK_ROWS):
                 self._faiss.add(_block(self.vectors, start, start + CHUNK_ROWS))
-        elif self.backend == "numpy" and self.resident and self._resident is None:
-            # kept transposed, (D, N): BLAS computes q @ V^T about 1.8x faster from this layout
-            # than from the stored (N, D) one (benchmarks/bench_runtime.py measures both)
-            rows, dim = self.vectors.shape
-            out = np.empty((dim, rows), dtype=np.float32)
-            for start in range(0, rows, CHUNK_ROWS):
-                out[:, start : start + CHUNK_ROWS] = _block(
-                    self.vectors, start, start + CHUNK_ROWS
-                ).T
-            self._resident = out
+        elif self.backend == "numpy" and self.resident and self._prefilter is None:
+            self._prefilter = Int8Prefilter(self.vectors, CHUNK_ROWS)
 
     def top_k(self, queries: npt.ArrayLike, k: int) -> tuple[Scores, Rows]:
         """The k best rows per query: (scores, row numbers), each (Q, min(k, N)), best first."""
@@ -148,9 +142,8 @@ class Searcher:
                 self._faiss.nprobe = self._faiss.nlist
                 scores, rows = self._faiss.search(q, k)
             return _merge_top(None, scores.astype(np.float32), rows.astype(np.int64), k)
-        if self._resident is not None:
-            sims = q @ self._resident
-            return _merge_top(None, *_block_top(sims, 0, k), k)
+        if self._prefilter is not None:
+            return self._prefilter.top_k(q, k)
         best: tuple[Scores, Rows] | None = None
         for start in range(0, len(self.vectors), CHUNK_ROWS):
             block = _block(self.vectors, start, start + CHUNK_ROWS)
@@ -162,12 +155,7 @@ class Searcher:
         """Every row's score per query (Q, N), for heatmaps; chunked, float32."""
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         out = np.empty((len(q), len(self.vectors)), dtype=np.float32)
-        if self.backend == "numpy":
-            self.prepare()
         for start in range(0, len(self.vectors), CHUNK_ROWS):
             stop = min(start + CHUNK_ROWS, len(self.vectors))
-            if self._resident is not None:
-                out[:, start:stop] = q @ self._resident[:, start:stop]
-            else:
-                out[:, start:stop] = q @ _block(self.vectors, start, stop).T
+            out[:, start:stop] = q @ _block(self.vectors, start, stop).T
         return out
