@@ -20,13 +20,12 @@ The product graph is ten lines of ONNX, kept here serialised (`GRAPH`; a test re
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from sargeo.runtime.shards import ShardedVectors
+from sargeo.runtime.shards import ShardedVectors, read_rows
 
 GRAPH = base64.b64decode(
     "CAgSBnNhcmdlbzpbChgKAXEKAXYSAXkiDU1hdE11bEludGVnZXISDGludDhfcHJvZHVjdFoPCgFxEgoKCAgCEgQKAAoAWg8K"
@@ -70,7 +69,7 @@ class Int8Prefilter:
         self.scale = np.empty(rows, dtype=np.float32)
         self.l1 = np.empty(rows, dtype=np.float32)
         for start in range(0, rows, chunk):
-            block = np.asarray(vectors[start : start + chunk], dtype=np.float32)
+            block = read_rows(vectors, start, start + chunk)
             codes, scale, l1 = quantise_rows(block)
             stop = start + len(block)
             self.codes[:, start:stop] = codes.T

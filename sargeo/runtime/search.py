@@ -25,7 +25,7 @@ import numpy.typing as npt
 from sargeo.errors import OptionError
 from sargeo.runtime.prefilter import Int8Prefilter
 from sargeo.runtime.sessions import MissingPackageError, require
-from sargeo.runtime.shards import ShardedVectors
+from sargeo.runtime.shards import ShardedVectors, read_rows
 
 RESIDENT_LIMIT = 2 << 30
 """Bytes of int8 codes kept in memory; above this the numpy searcher streams float32 chunks."""
@@ -62,13 +62,6 @@ def _block_top(sims: Scores, offset: int, k: int) -> tuple[Scores, Rows]:
     else:
         part = np.broadcast_to(np.arange(n), sims.shape).copy()
     return np.take_along_axis(sims, part, 1), part.astype(np.int64) + offset
-
-
-def _block(vectors: npt.NDArray[Any] | ShardedVectors, start: int, stop: int) -> Scores:
-    """Rows ``[start, stop)`` as float32 (shards are converted as they are read, in one pass)."""
-    if isinstance(vectors, ShardedVectors):
-        return vectors.read(start, min(stop, len(vectors)), np.float32)
-    return np.ascontiguousarray(vectors[start:stop], dtype=np.float32)
 
 
 class Searcher:
@@ -123,7 +116,7 @@ class Searcher:
         if self.backend.startswith("faiss") and self._faiss is None:
             self._faiss = self._faiss_index()
             for start in range(0, len(self.vectors), CHUNK_ROWS):
-                self._faiss.add(_block(self.vectors, start, start + CHUNK_ROWS))
+                self._faiss.add(read_rows(self.vectors, start, start + CHUNK_ROWS))
         elif self.backend == "numpy" and self.resident and self._prefilter is None:
             self._prefilter = Int8Prefilter(self.vectors, CHUNK_ROWS)
 
@@ -146,7 +139,7 @@ class Searcher:
             return self._prefilter.top_k(q, k)
         best: tuple[Scores, Rows] | None = None
         for start in range(0, len(self.vectors), CHUNK_ROWS):
-            block = _block(self.vectors, start, start + CHUNK_ROWS)
+            block = read_rows(self.vectors, start, start + CHUNK_ROWS)
             best = _merge_top(best, *_block_top(q @ block.T, start, k), k)
         assert best is not None
         return best
@@ -157,5 +150,5 @@ class Searcher:
         out = np.empty((len(q), len(self.vectors)), dtype=np.float32)
         for start in range(0, len(self.vectors), CHUNK_ROWS):
             stop = min(start + CHUNK_ROWS, len(self.vectors))
-            out[:, start:stop] = q @ _block(self.vectors, start, stop).T
+            out[:, start:stop] = q @ read_rows(self.vectors, start, stop).T
         return out

@@ -206,3 +206,12 @@ def open_shards(
         paths.append(vectors)
         blocks.append(block)
     return ShardedVectors(paths, rows, dim), np.concatenate(blocks)
+
+
+def read_rows(
+    vectors: npt.NDArray[Any] | ShardedVectors, start: int, stop: int
+) -> npt.NDArray[np.float32]:
+    """Rows ``[start, stop)`` of stored vectors as float32 (shards converted as read, in one pass)."""
+    if isinstance(vectors, ShardedVectors):
+        return vectors.read(start, min(stop, len(vectors)), np.float32)
+    return np.ascontiguousarray(vectors[start:stop], dtype=np.float32)

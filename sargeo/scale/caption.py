@@ -118,6 +118,7 @@ def caption_on_dask(
     checkpoint: Path | None,
     bundle: Path | None,
     output: Path,
+    source: GeoWindowSource,
     plan: CaptionPlan,
     model: Captioner,
     options: CaptionOptions,
@@ -130,8 +131,8 @@ def caption_on_dask(
 ) -> tuple[list[Caption | None], npt.NDArray[np.float32], Run]:
     """Caption ``plan``'s windows in partitions on ``cluster``, resumable.
 
-    ``model`` is the caller's captioner (its identity is checked on every worker); ``plan`` is the
-    caller's, which each worker rebuilds from the same inputs.
+    ``source``, ``model`` and ``plan`` are the caller's (the raster opened, its captioner, whose
+    identity every worker checks, and the plan, which each worker rebuilds from the same inputs).
 
     Returns:
         The captions (None where a window was skipped), the valid shares, how the partitions ran.
@@ -149,7 +150,6 @@ def caption_on_dask(
         replace(options, threads=threads),
     )
     partitions = split([len(plan.windows)], cluster.partition)
-    source = open_source(raster, reading)
     key = {
         "job": "caption",
         "raster": source_records([source]),
@@ -199,7 +199,7 @@ def dask_runner(
         progress: bool,
     ) -> tuple[list[Caption | None], npt.NDArray[np.float32], str]:
         captions, valid, ran = caption_on_dask(
-            raster, checkpoint, bundle, output, plan, model, options, reading, cluster,
+            raster, checkpoint, bundle, output, source, plan, model, options, reading, cluster,
             regions=regions, progress=progress,
         )  # fmt: skip
         return captions, valid, ran.summary()

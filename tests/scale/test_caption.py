@@ -106,11 +106,12 @@ def test_a_restarted_caption_job_reuses_its_parts(
     )
     options = CaptionOptions(size=128, batch=32, readers=2, threads=1, decode=none)
     model = open_captioner(run, None, 1)
-    plan = plan_captions(open_source(scene, Reading()), None, options)
+    source = open_source(scene, Reading())
+    plan = plan_captions(source, None, options)
     cluster = Cluster(scheduler=dask_client.scheduler.address, partition=2)
     two = tmp_path / "two.gpkg"
     with pytest.raises(CancelledError):  # stopped after the first part, like a Ctrl-C
-        caption_on_dask(scene, run, None, two, plan, model, options, Reading(), cluster,
+        caption_on_dask(scene, run, None, two, source, plan, model, options, Reading(), cluster,
                         progress=False, cancelled=lambda: True)  # fmt: skip
     assert not two.exists() and list(tmp_path.glob(".two.gpkg.parts-*/part-*"))
     capsys.readouterr()
