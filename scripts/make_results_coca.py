@@ -58,17 +58,23 @@ def eval_sets(corpus: Path, work: Path) -> dict[str, Path]:
     return {"synthetic test split": corpus, "HRSID (real, narrated)": hrsid}
 
 
-def constant_predictions(corpus: Path, data: Path, out: Path) -> str:
-    """Predict the most frequent training caption for every test image of ``data``; returns it."""
+def most_common_caption(corpus: Path) -> str:
+    """The most frequent caption of the corpus's training split."""
     train = [json.loads(line) for line in (corpus / "captions.jsonl").open()]
-    common = Counter(r["caption"] for r in train if r.get("split") == "train").most_common(1)[0][0]
+    return str(
+        Counter(r["caption"] for r in train if r.get("split") == "train").most_common(1)[0][0]
+    )
+
+
+def constant_predictions(corpus: Path, data: Path, out: Path) -> None:
+    """Predict the most frequent training caption for every test image of ``data``."""
+    common = most_common_caption(corpus)
     images = dict.fromkeys(
         r["image"]
         for r in map(json.loads, (data / "captions.jsonl").open())
         if r.get("split") == "test"
     )
     out.write_text("".join(json.dumps({"image": i, "caption": common}) + "\n" for i in images))
-    return str(common)
 
 
 def score(corpus: Path, work: Path, sets: dict[str, Path]) -> dict[str, Any]:
@@ -226,7 +232,7 @@ def main() -> None:
     seconds = known_seconds(args.work) if args.no_train else train(corpus, args.work, args.scale)
     sets = eval_sets(corpus, args.work)
     scores = score(corpus, args.work, sets)
-    constant = constant_predictions(corpus, corpus, args.work / "constant-check.jsonl")
+    constant = most_common_caption(corpus)
     write_section(
         args.page, "coca", section(scores, sets, args.work, args.scale, seconds, constant)
     )
